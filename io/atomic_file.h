@@ -1,0 +1,17 @@
+// Outputs appear whole or not at all: write under a temporary name in the same directory, then
+// rename over the final name (rename is atomic within one file system). A failure removes the
+// temporary and leaves any existing file at the final name untouched.
+#pragma once
+#include <filesystem>
+#include <functional>
+
+namespace ckf {
+
+// Calls write(tmp_path), fsyncs the result, renames tmp_path to `path`. On any exception the
+// temporary is removed and the exception propagates.
+void atomic_write(const std::filesystem::path& path, const std::function<void(const std::filesystem::path&)>& write);
+
+// The temporary name used for `path`: "<dir>/.<name>.tmp-<pid>".
+std::filesystem::path atomic_temp_path(const std::filesystem::path& path);
+
+}  // namespace ckf
