@@ -18,10 +18,6 @@ namespace ckf::cpu {
 
 namespace {
 
-struct HeadViews {
-  int64_t q_row, kv_row;  // row strides of q (H*D) and of k, v (KVH*D)
-};
-
 void attention_check_heads(int H, int KVH) {
   CKF_CHECK(KVH > 0 && H % KVH == 0, "attention: " << H << " query heads are not a multiple of " << KVH
                                                     << " key/value heads");
@@ -39,18 +35,18 @@ void sgemm_ld(bool ta, bool tb, int M, int N, int K, float alpha, const float* a
 void attention_forward(float* out, float* att, const float* q, const float* k, const float* v, int B, int T, int H,
                        int KVH, int D) {
   attention_check_heads(H, KVH);
-  const HeadViews s{static_cast<int64_t>(H) * D, static_cast<int64_t>(KVH) * D};
+  const int64_t q_row = static_cast<int64_t>(H) * D, kv_row = static_cast<int64_t>(KVH) * D;  // row strides
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
   const int group = H / KVH;
   for (int b = 0; b < B; b++) {
     for (int h = 0; h < H; h++) {
       const int kvh = h / group;
-      const float* qh = q + static_cast<int64_t>(b) * T * s.q_row + static_cast<int64_t>(h) * D;
-      const float* kh = k + static_cast<int64_t>(b) * T * s.kv_row + static_cast<int64_t>(kvh) * D;
-      const float* vh = v + static_cast<int64_t>(b) * T * s.kv_row + static_cast<int64_t>(kvh) * D;
-      float* oh = out + static_cast<int64_t>(b) * T * s.q_row + static_cast<int64_t>(h) * D;
+      const float* qh = q + static_cast<int64_t>(b) * T * q_row + static_cast<int64_t>(h) * D;
+      const float* kh = k + static_cast<int64_t>(b) * T * kv_row + static_cast<int64_t>(kvh) * D;
+      const float* vh = v + static_cast<int64_t>(b) * T * kv_row + static_cast<int64_t>(kvh) * D;
+      float* oh = out + static_cast<int64_t>(b) * T * q_row + static_cast<int64_t>(h) * D;
       float* p = att + (static_cast<int64_t>(b) * H + h) * T * T;  // (T, T)
-      sgemm_ld(false, true, T, T, D, scale, qh, s.q_row, kh, s.kv_row, 0.0f, p, T);  // scores = q k^T / sqrt(D)
+      sgemm_ld(false, true, T, T, D, scale, qh, q_row, kh, kv_row, 0.0f, p, T);  // scores = q k^T / sqrt(D)
       for (int t = 0; t < T; t++) {
         float* row = p + static_cast<int64_t>(t) * T;
         const float mx = *std::max_element(row, row + t + 1);
@@ -63,7 +59,7 @@ void attention_forward(float* out, float* att, const float* q, const float* k, c
         for (int u = 0; u <= t; u++) row[u] *= inv;
         std::fill(row + t + 1, row + T, 0.0f);  // causal mask
       }
-      sgemm_ld(false, false, T, D, T, 1.0f, p, T, vh, s.kv_row, 0.0f, oh, s.q_row);  // out = att v
+      sgemm_ld(false, false, T, D, T, 1.0f, p, T, vh, kv_row, 0.0f, oh, q_row);  // out = att v
     }
   }
 }
@@ -73,18 +69,18 @@ void attention_forward(float* out, float* att, const float* q, const float* k, c
 void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
                         const float* v, const float* att, int B, int T, int H, int KVH, int D) {
   attention_check_heads(H, KVH);
-  const HeadViews s{static_cast<int64_t>(H) * D, static_cast<int64_t>(KVH) * D};
+  const int64_t q_row = static_cast<int64_t>(H) * D, kv_row = static_cast<int64_t>(KVH) * D;  // row strides
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
   const int group = H / KVH;
   std::vector<float> dp(static_cast<size_t>(T) * T);  // (T, T) gradient w.r.t. probabilities, then scores
   for (int b = 0; b < B; b++) {
     for (int h = 0; h < H; h++) {
       const int kvh = h / group;
-      const int64_t qoff = static_cast<int64_t>(b) * T * s.q_row + static_cast<int64_t>(h) * D;
-      const int64_t kvoff = static_cast<int64_t>(b) * T * s.kv_row + static_cast<int64_t>(kvh) * D;
+      const int64_t qoff = static_cast<int64_t>(b) * T * q_row + static_cast<int64_t>(h) * D;
+      const int64_t kvoff = static_cast<int64_t>(b) * T * kv_row + static_cast<int64_t>(kvh) * D;
       const float* p = att + (static_cast<int64_t>(b) * H + h) * T * T;  // (T, T)
-      sgemm_ld(false, true, T, T, D, 1.0f, dout + qoff, s.q_row, v + kvoff, s.kv_row, 0.0f, dp.data(), T);
-      sgemm_ld(true, false, T, D, T, 1.0f, p, T, dout + qoff, s.q_row, 1.0f, dv + kvoff, s.kv_row);
+      sgemm_ld(false, true, T, T, D, 1.0f, dout + qoff, q_row, v + kvoff, kv_row, 0.0f, dp.data(), T);
+      sgemm_ld(true, false, T, D, T, 1.0f, p, T, dout + qoff, q_row, 1.0f, dv + kvoff, kv_row);
       for (int t = 0; t < T; t++) {
         const float* prow = p + static_cast<int64_t>(t) * T;
         float* drow = dp.data() + static_cast<int64_t>(t) * T;
@@ -93,8 +89,8 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
         for (int u = 0; u <= t; u++) drow[u] = prow[u] * (drow[u] - dot);
         std::fill(drow + t + 1, drow + T, 0.0f);
       }
-      sgemm_ld(false, false, T, D, T, scale, dp.data(), T, k + kvoff, s.kv_row, 1.0f, dq + qoff, s.q_row);
-      sgemm_ld(true, false, T, D, T, scale, dp.data(), T, q + qoff, s.q_row, 1.0f, dk + kvoff, s.kv_row);
+      sgemm_ld(false, false, T, D, T, scale, dp.data(), T, k + kvoff, kv_row, 1.0f, dq + qoff, q_row);
+      sgemm_ld(true, false, T, D, T, scale, dp.data(), T, q + qoff, q_row, 1.0f, dk + kvoff, kv_row);
     }
   }
 }

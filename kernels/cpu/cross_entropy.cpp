@@ -15,13 +15,13 @@ static void cross_entropy_check_targets(const int32_t* targets, int M, int V, in
                   << ") and is not the ignore label " << ignore_label);
 }
 
-// max and log-sum-exp of one row; the sum runs in double because V is ~50k terms.
-static void row_logsumexp(const float* row, int V, float* max_out, double* lse_out) {
+// Log-sum-exp of one row, max-subtracted so large logits cannot overflow; the sum of the fp32
+// exponentials runs in double because V is ~50k terms.
+static float row_logsumexp(const float* row, int V) {
   const float mx = *std::max_element(row, row + V);
   double sum = 0.0;
-  for (int i = 0; i < V; i++) sum += std::exp(static_cast<double>(row[i] - mx));
-  *max_out = mx;
-  *lse_out = mx + std::log(sum);
+  for (int i = 0; i < V; i++) sum += std::exp(row[i] - mx);
+  return static_cast<float>(mx + std::log(sum));
 }
 
 void cross_entropy_forward(float* losses, const float* logits, const int32_t* targets, int M, int V,
@@ -33,10 +33,7 @@ void cross_entropy_forward(float* losses, const float* logits, const int32_t* ta
       continue;
     }
     const float* row = logits + static_cast<int64_t>(m) * V;
-    float mx;
-    double lse;
-    row_logsumexp(row, V, &mx, &lse);
-    losses[m] = static_cast<float>(lse - row[targets[m]]);
+    losses[m] = row_logsumexp(row, V) - row[targets[m]];
   }
 }
 
@@ -50,10 +47,8 @@ void cross_entropy_backward(float* dlogits, const float* logits, const int32_t* 
       continue;
     }
     const float* row = logits + static_cast<int64_t>(m) * V;
-    float mx;
-    double lse;
-    row_logsumexp(row, V, &mx, &lse);
-    for (int i = 0; i < V; i++) drow[i] = dlosses[m] * static_cast<float>(std::exp(row[i] - lse));
+    const float lse = row_logsumexp(row, V);
+    for (int i = 0; i < V; i++) drow[i] = dlosses[m] * std::exp(row[i] - lse);
     drow[targets[m]] -= dlosses[m];
   }
 }
