@@ -152,29 +152,25 @@ void Communicator::all_reduce(const Tensor& t, ReduceOp op) {
   all_reduce(t.raw(), t.numel(), elem_type_of(t.dtype()), op);
 }
 
-void Communicator::all_gather(const Tensor& shard, const Tensor& full) {
-  check_tensor(Collective::all_gather, shard);
-  check_tensor(Collective::all_gather, full);
+void Communicator::check_sharded(Collective c, const Tensor& shard, const Tensor& full) const {
+  check_tensor(c, shard);
+  check_tensor(c, full);
   CKF_CHECK(shard.dtype() == full.dtype() && shard.ndim() >= 1 && full.ndim() == shard.ndim(),
-            where("all_gather") << ": shard " << shard.describe() << " and full " << full.describe()
-                                << " differ in dtype or rank");
+            where(collective_name(c)) << ": shard " << shard.describe() << " and full " << full.describe()
+                                      << " differ in dtype or rank");
   Shape want = shard.shape();
   want[0] *= size_;
-  CKF_CHECK(full.shape() == want, where("all_gather") << ": full tensor " << full.describe() << ", expected shape "
-                                                      << shape_str(want));
+  CKF_CHECK(full.shape() == want, where(collective_name(c)) << ": full tensor " << full.describe()
+                                                            << ", expected shape " << shape_str(want));
+}
+
+void Communicator::all_gather(const Tensor& shard, const Tensor& full) {
+  check_sharded(Collective::all_gather, shard, full);
   all_gather(shard.raw(), full.raw(), shard.numel(), elem_type_of(shard.dtype()));
 }
 
 void Communicator::reduce_scatter(const Tensor& full, const Tensor& shard, ReduceOp op) {
-  check_tensor(Collective::reduce_scatter, shard);
-  check_tensor(Collective::reduce_scatter, full);
-  CKF_CHECK(shard.dtype() == full.dtype() && shard.ndim() >= 1 && full.ndim() == shard.ndim(),
-            where("reduce_scatter") << ": full " << full.describe() << " and shard " << shard.describe()
-                                    << " differ in dtype or rank");
-  Shape want = shard.shape();
-  want[0] *= size_;
-  CKF_CHECK(full.shape() == want, where("reduce_scatter") << ": full tensor " << full.describe()
-                                                          << ", expected shape " << shape_str(want));
+  check_sharded(Collective::reduce_scatter, shard, full);
   reduce_scatter(full.raw(), shard.raw(), shard.numel(), elem_type_of(shard.dtype()), op);
 }
 

@@ -125,6 +125,8 @@ class Communicator {
   void check_buffer(Collective c, const void* p, int64_t count) const;
   void check_gather_sizes(Collective c, size_t part, size_t full) const;
   void check_tensor(Collective c, const Tensor& t) const;
+  // full has shard's shape with the first dimension times size(), same dtype, both on device().
+  void check_sharded(Collective c, const Tensor& shard, const Tensor& full) const;
   void tally(Collective c, uint64_t full_bytes, int root = 0);
 
   std::string name_;
