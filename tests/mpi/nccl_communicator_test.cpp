@@ -25,10 +25,11 @@ bool gpus_for_every_rank(MpiCommunicator& world, std::string* why) {
     cudaGetLastError();
     count = 0;
   }
-  int32_t fewest = count;
-  world.all_reduce(std::span<int32_t>(&fewest, 1), ReduceOp::max);  // same node: same count
-  *why = std::to_string(count) + " GPU(s) visible for " + std::to_string(world.size()) + " rank(s)";
-  return count >= world.size();
+  // The fewest GPUs any rank sees (max of negated counts), so every rank skips or none does.
+  int32_t neg = -count;
+  world.all_reduce(std::span<int32_t>(&neg, 1), ReduceOp::max);
+  *why = std::to_string(-neg) + " GPU(s) visible for " + std::to_string(world.size()) + " rank(s)";
+  return -neg >= world.size();
 }
 
 std::vector<float> rank_values(int r, int64_t n) {
