@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "core/check.h"
+#include "dist/run_collectively.h"
 #include "launch/command.h"
 
 namespace ckf {
@@ -35,14 +36,6 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::vector<std::string> args(argv + 2, argv + argc);
-  const char* rank = std::getenv("OMPI_COMM_WORLD_RANK");
-  if (!rank) rank = std::getenv("PMIX_RANK");
-  if (!rank) rank = std::getenv("SLURM_PROCID");
-  try {
-    return it->second.run(args);
-  } catch (const std::exception& e) {
-    std::cerr << "ckf " << name << ": error" << (rank ? std::string(" on rank ") + rank : "") << ": " << e.what()
-              << "\n";
-    return 1;
-  }
+  // Prints the error with the rank; under MPI it aborts the whole job so no peer waits forever.
+  return run_collectively("ckf " + name, [&] { return it->second.run(args); });
 }
