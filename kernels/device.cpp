@@ -49,7 +49,7 @@ std::string kernels_build_features() {
 #else
   os << "CUDA off";
 #endif
-  os << "\nBLAS: " << openblas_get_config();
+  os << "\nBLAS: " << openblas_get_config() << " (kernels in use: " << openblas_get_corename() << ")";
   return os.str();
 }
 

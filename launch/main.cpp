@@ -1,10 +1,13 @@
 // `ckf`: one binary, one subcommand per job. Errors from any subcommand end here: printed with
 // the rank (when under MPI) and a non-zero exit.
+#include <unistd.h>
+
 #include <cstdlib>
 #include <iostream>
 
 #include "core/check.h"
 #include "dist/run_collectively.h"
+#include "kernels/cpu/blas_env.h"
 #include "launch/command.h"
 
 namespace ckf {
@@ -22,8 +25,19 @@ static void print_usage() {
 
 }  // namespace ckf
 
+// Restarts this process once with OPENBLAS_CORETYPE set when OpenBLAS chose generic kernels on a
+// CPU that has better ones (see kernels/cpu/blas_env.h). An explicit OPENBLAS_CORETYPE is respected.
+static void blas_reexec_if_generic(char** argv) {
+  if (std::getenv("OPENBLAS_CORETYPE")) return;
+  std::string better = ckf::cpu::blas_better_coretype();
+  if (better.empty()) return;
+  setenv("OPENBLAS_CORETYPE", better.c_str(), 1);
+  execv("/proc/self/exe", argv);  // returns only on failure: then run on with the generic kernels
+}
+
 int main(int argc, char** argv) {
   using namespace ckf;
+  blas_reexec_if_generic(argv);
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
     print_usage();
     return argc < 2 ? 2 : 0;
