@@ -22,4 +22,33 @@ void llama_config_validate(const LlamaConfig& c, const std::string& source) {
   CKF_CHECK(c.rope_theta > 0, source << ": rope_theta must be positive, got " << c.rope_theta);
 }
 
+std::map<std::string, Shape> llama_hf_shapes(const LlamaConfig& c) {
+  int64_t q = c.n_heads * c.head_dim, kv = c.n_kv_heads * c.head_dim;
+  std::map<std::string, Shape> s{{"model.embed_tokens.weight", {c.vocab_size, c.d_model}},
+                                 {"model.norm.weight", {c.d_model}}};
+  if (!c.tied_embeddings) s["lm_head.weight"] = {c.vocab_size, c.d_model};
+  const std::pair<const char*, Shape> layer[] = {
+      {"self_attn.q_proj.weight", {q, c.d_model}},   {"self_attn.k_proj.weight", {kv, c.d_model}},
+      {"self_attn.v_proj.weight", {kv, c.d_model}},  {"self_attn.o_proj.weight", {c.d_model, q}},
+      {"mlp.gate_proj.weight", {c.d_ffn, c.d_model}}, {"mlp.up_proj.weight", {c.d_ffn, c.d_model}},
+      {"mlp.down_proj.weight", {c.d_model, c.d_ffn}}, {"input_layernorm.weight", {c.d_model}},
+      {"post_attention_layernorm.weight", {c.d_model}}};
+  for (int64_t l = 0; l < c.n_layers; ++l)
+    for (const auto& [name, shape] : layer) s["model.layers." + std::to_string(l) + "." + name] = shape;
+  return s;
+}
+
+void llama_check_tensors(const LlamaConfig& c, const std::map<std::string, Shape>& found, const std::string& source) {
+  std::map<std::string, Shape> want = llama_hf_shapes(c);
+  for (const auto& [name, shape] : found) {
+    auto it = want.find(name);
+    CKF_CHECK(it != want.end(), source << ": tensor '" << name << "' is not a weight of this LLaMA config ("
+                                       << c.n_layers << " layers, tied embeddings " << c.tied_embeddings << ")");
+    CKF_CHECK(shape == it->second, source << ": tensor '" << name << "' has shape " << shape_str(shape)
+                                          << ", the config implies " << shape_str(it->second));
+  }
+  for (const auto& [name, shape] : want)
+    CKF_CHECK(found.count(name), source << ": tensor '" << name << "' is missing");
+}
+
 }  // namespace ckf

@@ -2,7 +2,10 @@
 // Hugging Face config.json. Names follow the Hugging Face config where one exists.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <string>
+
+#include "core/tensor.h"
 
 namespace ckf {
 
@@ -22,5 +25,12 @@ struct LlamaConfig {
 // Checks positivity and divisibility (n_heads % n_kv_heads, even head_dim); `source` names the
 // file in the error.
 void llama_config_validate(const LlamaConfig& c, const std::string& source);
+
+// The Hugging Face name and shape of every weight the config implies (lm_head only when untied).
+std::map<std::string, Shape> llama_hf_shapes(const LlamaConfig& c);
+
+// Checks that `found` (HF name -> shape, from `source`) holds exactly the weights of llama_hf_shapes,
+// each with its shape; errors name the source and the tensor.
+void llama_check_tensors(const LlamaConfig& c, const std::map<std::string, Shape>& found, const std::string& source);
 
 }  // namespace ckf

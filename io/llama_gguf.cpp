@@ -1,7 +1,5 @@
 #include "io/llama_gguf.h"
 
-#include <cstring>
-
 #include "core/check.h"
 
 namespace ckf {
@@ -43,20 +41,6 @@ LlamaConfig read_config(const GgufFile& f) {
   return c;
 }
 
-// HF shape of every tensor the config implies.
-std::map<std::string, Shape> expected_shapes(const LlamaConfig& c) {
-  int64_t q = c.n_heads * c.head_dim, kv = c.n_kv_heads * c.head_dim;
-  std::map<std::string, Shape> s{{"model.embed_tokens.weight", {c.vocab_size, c.d_model}},
-                                 {"model.norm.weight", {c.d_model}}};
-  if (!c.tied_embeddings) s["lm_head.weight"] = {c.vocab_size, c.d_model};
-  const Shape layer[] = {{q, c.d_model}, {kv, c.d_model}, {kv, c.d_model}, {c.d_model, q}, {c.d_ffn, c.d_model},
-                         {c.d_ffn, c.d_model}, {c.d_model, c.d_ffn}, {c.d_model}, {c.d_model}};
-  for (int64_t l = 0; l < c.n_layers; ++l)
-    for (size_t k = 0; k < std::size(kLayerNames); ++k)
-      s["model.layers." + std::to_string(l) + "." + kLayerNames[k].second] = layer[k];
-  return s;
-}
-
 }  // namespace
 
 std::string llama_gguf_hf_name(const std::string& gguf_name) {
@@ -74,23 +58,17 @@ std::string llama_gguf_hf_name(const std::string& gguf_name) {
 }
 
 LlamaGguf::LlamaGguf(const std::string& path) : file_(path), config_(read_config(file_)) {
-  std::map<std::string, Shape> expected = expected_shapes(config_);
+  std::map<std::string, Shape> found;
   for (const GgufTensorInfo& t : file_.tensors()) {
     if (t.name == "rope_freqs.weight") continue;  // derived from rope metadata by llama.cpp; HF recomputes it
     std::string hf = llama_gguf_hf_name(t.name);
     CKF_CHECK(!hf.empty(), path << ": tensor '" << t.name << "' is not a LLaMA weight");
-    auto it = expected.find(hf);
-    CKF_CHECK(it != expected.end(), path << ": tensor '" << t.name << "' does not fit the config (" << config_.n_layers << " layers)");
-    CKF_CHECK(t.shape() == it->second, path << ": tensor '" << t.name << "' has shape " << shape_str(t.shape())
-                                            << ", the config implies " << shape_str(it->second));
-    int64_t heads = 0;
-    auto ends_with = [&](const char* s) { size_t n = std::strlen(s); return t.name.size() >= n && t.name.compare(t.name.size() - n, n, s) == 0; };
-    if (ends_with(".attn_q.weight")) heads = config_.n_heads;
-    if (ends_with(".attn_k.weight")) heads = config_.n_kv_heads;
+    auto ends_with = [&](const std::string& s) { return t.name.size() >= s.size() && t.name.compare(t.name.size() - s.size(), s.size(), s) == 0; };
+    int64_t heads = ends_with(".attn_q.weight") ? config_.n_heads : ends_with(".attn_k.weight") ? config_.n_kv_heads : 0;
     entries_[hf] = Entry{&t, heads};
-    expected.erase(it);
+    found[hf] = t.shape();
   }
-  CKF_CHECK(expected.empty(), path << ": tensor '" << expected.begin()->first << "' (HF name) is missing");
+  llama_check_tensors(config_, found, path);
 }
 
 std::vector<std::string> LlamaGguf::names() const {
@@ -140,12 +118,6 @@ Tensor LlamaGguf::load_cols(const std::string& hf_name, int64_t begin, int64_t e
   int64_t rows = e.info->n_rows();
   Tensor out = Tensor::empty({rows, end - begin});
   for (int64_t r = 0; r < rows; ++r) file_.read_row(*e.info, gguf_row(e, r), begin, end, out.data<float>() + r * (end - begin));
-  return out;
-}
-
-std::map<std::string, Tensor> LlamaGguf::load_all() const {
-  std::map<std::string, Tensor> out;
-  for (const auto& kv : entries_) out.emplace(kv.first, load(kv.first));
   return out;
 }
 

@@ -12,22 +12,21 @@
 
 #include "core/tensor.h"
 #include "io/gguf_file.h"
-#include "io/llama_config.h"
+#include "io/llama_weights.h"
 
 namespace ckf {
 
-class LlamaGguf {
+class LlamaGguf : public LlamaWeights {
  public:
   explicit LlamaGguf(const std::string& path);  // checks architecture, config and every tensor name/shape
 
-  const LlamaConfig& config() const { return config_; }
+  const LlamaConfig& config() const override { return config_; }
   const GgufFile& file() const { return file_; }
-  std::vector<std::string> names() const;           // HF names, sorted
-  Shape shape(const std::string& hf_name) const;     // row-major HF shape
-  Tensor load(const std::string& hf_name) const;
-  Tensor load_rows(const std::string& hf_name, int64_t begin, int64_t end) const;  // 2-D only
-  Tensor load_cols(const std::string& hf_name, int64_t begin, int64_t end) const;  // 2-D only
-  std::map<std::string, Tensor> load_all() const;
+  std::vector<std::string> names() const override;
+  Shape shape(const std::string& hf_name) const override;
+  Tensor load(const std::string& hf_name) const override;
+  Tensor load_rows(const std::string& hf_name, int64_t begin, int64_t end) const override;
+  Tensor load_cols(const std::string& hf_name, int64_t begin, int64_t end) const override;
 
  private:
   struct Entry {
