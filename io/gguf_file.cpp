@@ -169,8 +169,7 @@ GgufFile::GgufFile(const std::string& path) : file_(std::make_shared<MappedFile>
     t.offset = c.read<uint64_t>(field + " offset");
     CKF_CHECK(t.offset % alignment_ == 0, path << ": " << field << ": data offset " << t.offset
                                                 << " is not a multiple of the alignment " << alignment_);
-    // numel < 2^63 and block_bytes <= 210 per >= 1 element keep this product below 2^71 only in
-    // theory; bound it by the file size first.
+    // Bound the block count by the file size before multiplying, so the byte size cannot overflow.
     uint64_t n_blocks = static_cast<uint64_t>(numel / info->block_size);
     CKF_CHECK(n_blocks <= c.size / info->block_bytes, path << ": " << field << ": " << numel << " elements of "
                                                            << info->name << " are larger than the file (" << c.size << " bytes)");

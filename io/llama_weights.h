@@ -3,6 +3,7 @@
 // Tensor-parallel ranks load only their slice with load_rows / load_cols.
 #pragma once
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,9 @@ namespace ckf {
 
 class LlamaWeights {
  public:
+  LlamaWeights() = default;
+  LlamaWeights(const LlamaWeights&) = delete;  // implementations hold pointers into their own tables
+  LlamaWeights& operator=(const LlamaWeights&) = delete;
   virtual ~LlamaWeights() = default;
   virtual const LlamaConfig& config() const = 0;
   virtual std::vector<std::string> names() const = 0;        // HF names, sorted

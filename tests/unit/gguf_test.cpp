@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +12,7 @@
 
 #include "core/check.h"
 #include "io/gguf_file.h"
+#include "model_path.h"
 
 namespace ckf {
 namespace {
@@ -225,9 +225,7 @@ TEST(GgufMalformed, UnknownValueTypeAndBadBool) {
 // The embedded SmolLM2-135M model (Q4_1 with a Q8_0 embedding): metadata and dequantised rows
 // against gguf's Python dequantize (golden smollm2_rows.f32; rows as in make_gguf_golden.py).
 TEST(GgufModel, SmolLM2MetadataAndRows) {
-  const char* env = std::getenv("CKF_MODEL_GGUF");
-  std::string path = env ? env : std::string(std::getenv("HOME") ? std::getenv("HOME") : "") +
-                                     "/.cache/ckf/models/SmolLM2-135M-Instruct.Q4_1.gguf";
+  std::string path = test_model_gguf_path();
   if (!std::filesystem::exists(path)) GTEST_SKIP() << "model file " << path << " not present (cluster/setup-model.sh fetches it)";
   GgufFile f(path);
   EXPECT_EQ(f.get_string("general.architecture"), "llama");

@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +12,7 @@
 
 #include "core/check.h"
 #include "io/llama_gguf.h"
+#include "model_path.h"
 
 namespace ckf {
 namespace {
@@ -106,17 +106,10 @@ TEST(LlamaGguf, SlicesMatchFullTensor) {
   EXPECT_THROW(m.load("model.layers.2.self_attn.q_proj.weight"), Error);
 }
 
-std::string model_path() {
-  const char* env = std::getenv("CKF_MODEL_GGUF");
-  if (env) return env;
-  const char* home = std::getenv("HOME");
-  return std::string(home ? home : "") + "/.cache/ckf/models/SmolLM2-135M-Instruct.Q4_1.gguf";
-}
-
 // SmolLM2-135M: config as transformers reads it, tied embeddings, and q/k/up rows in HF layout
 // against transformers' loader (golden smollm2_hf_rows.f32; rows as SMOLLM2_ROWS in the script).
 TEST(LlamaGgufModel, SmolLM2ConfigAndHfRows) {
-  std::string path = model_path();
+  std::string path = test_model_gguf_path();
   if (!std::filesystem::exists(path)) GTEST_SKIP() << "model file " << path << " not present (cluster/setup-model.sh fetches it)";
   LlamaGguf m(path);
   const LlamaConfig& c = m.config();
