@@ -1,6 +1,7 @@
 #include "io/gguf_dequant.h"
 
 #include <cstring>
+#include <iterator>
 
 #include "core/check.h"
 #include "core/half.h"
@@ -110,6 +111,15 @@ const GgmlTypeInfo* ggml_type_info(uint32_t type) {
     case GgmlType::q6_k: return &q6_k;
   }
   return nullptr;
+}
+
+const char* ggml_type_name(uint32_t type) {
+  // ggml's enum ggml_type in id order; ids 4 and 5 (Q4_2, Q4_3) were removed.
+  static const char* names[] = {"F32",     "F16",     "Q4_0", "Q4_1", "(removed)", "(removed)", "Q5_0", "Q5_1",
+                                "Q8_0",    "Q8_1",    "Q2_K", "Q3_K", "Q4_K",      "Q5_K",      "Q6_K", "Q8_K",
+                                "IQ2_XXS", "IQ2_XS",  "IQ3_XXS", "IQ1_S", "IQ4_NL", "IQ3_S",    "IQ2_S", "IQ4_XS",
+                                "I8",      "I16",     "I32",  "I64",  "F64",       "IQ1_M",     "BF16"};
+  return type < std::size(names) ? names[type] : "unknown";
 }
 
 void ggml_dequantize(GgmlType type, const uint8_t* src, float* dst, int64_t n_blocks) {

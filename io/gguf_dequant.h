@@ -19,6 +19,10 @@ struct GgmlTypeInfo {
 // Layout of a type id read from a file; null when the id is not one ckf can dequantise.
 const GgmlTypeInfo* ggml_type_info(uint32_t type);
 
+// ggml's name for any type id ("Q5_K", "IQ2_XS", ...), so errors about types ckf cannot
+// dequantise say which one the file holds; "unknown" past the known ids.
+const char* ggml_type_name(uint32_t type);
+
 // Dequantises n_blocks consecutive blocks of `type` from src into dst (n_blocks * block_size floats).
 void ggml_dequantize(GgmlType type, const uint8_t* src, float* dst, int64_t n_blocks);
 

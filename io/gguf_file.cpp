@@ -162,7 +162,8 @@ GgufFile::GgufFile(const std::string& path) : file_(std::make_shared<MappedFile>
     }
     uint32_t type = c.read<uint32_t>(field + " type");
     const GgmlTypeInfo* info = ggml_type_info(type);
-    CKF_CHECK(info != nullptr, path << ": " << field << ": unsupported or unknown ggml type " << type);
+    CKF_CHECK(info != nullptr, path << ": " << field << ": ggml type " << type << " (" << ggml_type_name(type)
+                                       << ") is not supported (F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q4_K, Q6_K are)");
     t.type = static_cast<GgmlType>(type);
     CKF_CHECK(t.ne[0] % info->block_size == 0, path << ": " << field << ": row length ne[0] = " << t.ne[0]
                                                     << " is not a multiple of the " << info->name << " block size " << info->block_size);

@@ -206,7 +206,9 @@ TEST(GgufMalformed, TensorInfoFields) {
   expect_error("ndims.gguf", ndims, {"tensor 'w.f32'", "n_dims 9"});
   std::vector<char> type = b;
   poke<uint32_t>(type, after(type, "w.f32") + 4 + 16, 99);
-  expect_error("type.gguf", type, {"tensor 'w.f32'", "ggml type 99"});
+  expect_error("type.gguf", type, {"tensor 'w.f32'", "ggml type 99 (unknown)"});
+  poke<uint32_t>(type, after(type, "w.f32") + 4 + 16, 13);
+  expect_error("q5k.gguf", type, {"tensor 'w.f32'", "ggml type 13 (Q5_K) is not supported"});
   std::vector<char> block = b;  // Q8_0 row length 64 -> 48, not a multiple of 32
   poke<uint64_t>(block, after(block, "w.q8_0") + 4, 48);
   expect_error("block.gguf", block, {"tensor 'w.q8_0'", "block size"});
@@ -220,6 +222,34 @@ TEST(GgufMalformed, UnknownValueTypeAndBadBool) {
   std::vector<char> boolean = b;
   boolean[after(boolean, "test.bool") + 4] = 7;
   expect_error("bool.gguf", boolean, {"test.bool"});
+}
+
+// Hand-built headers: arrays nested deeper than the reader allows, and a string array whose count
+// claims 2^60 elements, fail cleanly instead of overflowing the stack or allocating.
+template <class T> void append(std::vector<char>& b, T v) {
+  const char* p = reinterpret_cast<const char*>(&v);
+  b.insert(b.end(), p, p + sizeof(T));
+}
+
+// Header of a version-3 file with no tensors and one metadata key "key", up to its value.
+std::vector<char> one_key_header() {
+  std::vector<char> b = {'G', 'G', 'U', 'F'};
+  append(b, uint32_t(3)), append(b, uint64_t(0)), append(b, uint64_t(1)), append(b, uint64_t(3));
+  b.insert(b.end(), {'k', 'e', 'y'});
+  return b;
+}
+
+TEST(GgufMalformed, NestedArraysAndHugeCountsInTinyFiles) {
+  std::vector<char> deep = one_key_header();
+  append(deep, uint32_t(9));  // the value: an array of one array of one array ...
+  for (int d = 0; d < 1000; ++d) append(deep, uint32_t(9)), append(deep, uint64_t(1));
+  append(deep, uint32_t(4)), append(deep, uint64_t(1)), append(deep, uint32_t(7));
+  expect_error("deep.gguf", deep, {"metadata 'key'", "nested deeper"});
+
+  std::vector<char> huge = one_key_header();
+  append(huge, uint32_t(9)), append(huge, uint32_t(8)), append(huge, uint64_t(1) << 60);
+  for (int i = 0; i < 64; ++i) append(huge, uint64_t(0));  // a few empty strings follow
+  expect_error("huge.gguf", huge, {"metadata 'key'", "array count 1152921504606846976 of string"});
 }
 
 // The embedded SmolLM2-135M model (Q4_1 with a Q8_0 embedding): metadata and dequantised rows

@@ -106,6 +106,38 @@ TEST(LlamaGguf, SlicesMatchFullTensor) {
   EXPECT_THROW(m.load("model.layers.2.self_attn.q_proj.weight"), Error);
 }
 
+// Mutated copies of tiny_llama.gguf: each inconsistency is an error naming the file and the tensor
+// or key, found when the file is opened.
+void expect_llama_error(const std::string& name, const std::string& from, const std::string& to, std::vector<std::string> parts) {
+  std::ifstream in(kDir + "tiny_llama.gguf", std::ios::binary);
+  std::string b((std::istreambuf_iterator<char>(in)), {});
+  size_t at = b.find(from);
+  ASSERT_NE(at, std::string::npos) << from;
+  b.replace(at, from.size(), to);
+  std::string path = testing::TempDir() + name;
+  std::ofstream(path, std::ios::binary) << b;
+  try {
+    LlamaGguf m(path);
+    ADD_FAILURE() << name << ": opened without error";
+  } catch (const Error& e) {
+    std::string msg = e.what();
+    EXPECT_NE(msg.find(path), std::string::npos) << msg;
+    for (const std::string& p : parts) EXPECT_NE(msg.find(p), std::string::npos) << "missing '" << p << "' in: " << msg;
+  }
+}
+
+TEST(LlamaGgufMalformed, InconsistentFiles) {
+  expect_llama_error("name.gguf", "blk.1.ffn_up.weight", "blk.1.ffn_uq.weight", {"tensor 'blk.1.ffn_uq.weight'", "not a LLaMA weight"});
+  expect_llama_error("missing.gguf", "blk.1.ffn_up.weight", "blk.2.ffn_up.weight", {"model.layers.2.mlp.up_proj.weight"});
+  // llama.feed_forward_length: u32 type tag (4) then the value 64.
+  expect_llama_error("ffn.gguf", std::string("feed_forward_length\x04\0\0\0\x40", 24), std::string("feed_forward_length\x04\0\0\0\x41", 24),
+                     {"has shape", "config implies"});
+  expect_llama_error("arch.gguf", std::string("architecture\x08\0\0\0\x05\0\0\0\0\0\0\0llama", 29),
+                     std::string("architecture\x08\0\0\0\x05\0\0\0\0\0\0\0gemma", 29), {"general.architecture is 'gemma'"});
+  expect_llama_error("heads.gguf", std::string("head_count_kv\x04\0\0\0\x02", 18), std::string("head_count_kv\x04\0\0\0\x03", 18),
+                     {"not a multiple of num_key_value_heads 3"});
+}
+
 // SmolLM2-135M: config as transformers reads it, tied embeddings, and q/k/up rows in HF layout
 // against transformers' loader (golden smollm2_hf_rows.f32; rows as SMOLLM2_ROWS in the script).
 TEST(LlamaGgufModel, SmolLM2ConfigAndHfRows) {
