@@ -63,9 +63,8 @@ LlamaGguf::LlamaGguf(const std::string& path) : file_(path), config_(read_config
     if (t.name == "rope_freqs.weight") continue;  // derived from rope metadata by llama.cpp; HF recomputes it
     std::string hf = llama_gguf_hf_name(t.name);
     CKF_CHECK(!hf.empty(), path << ": tensor '" << t.name << "' is not a LLaMA weight");
-    auto ends_with = [&](const std::string& s) { return t.name.size() >= s.size() && t.name.compare(t.name.size() - s.size(), s.size(), s) == 0; };
-    int64_t heads = ends_with(".attn_q.weight") ? config_.n_heads : ends_with(".attn_k.weight") ? config_.n_kv_heads : 0;
-    entries_[hf] = Entry{&t, heads};
+    bool permuted = hf.find("self_attn.q_proj.") != std::string::npos || hf.find("self_attn.k_proj.") != std::string::npos;
+    entries_[hf] = Entry{&t, permuted};
     found[hf] = t.shape();
   }
   llama_check_tensors(config_, found, path);
@@ -87,7 +86,7 @@ Shape LlamaGguf::shape(const std::string& hf_name) const { return entry(hf_name)
 
 // llama.cpp stores head h's row (half j, index i) at h*hd + 2*i + j; HF at h*hd + j*hd/2 + i.
 int64_t LlamaGguf::gguf_row(const Entry& e, int64_t hf_row) const {
-  if (e.permute_heads == 0) return hf_row;
+  if (!e.permuted) return hf_row;
   int64_t hd = config_.head_dim, half = hd / 2;
   int64_t h = hf_row / hd, j = (hf_row % hd) / half, i = hf_row % half;
   return h * hd + 2 * i + j;

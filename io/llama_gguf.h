@@ -31,7 +31,7 @@ class LlamaGguf : public LlamaWeights {
  private:
   struct Entry {
     const GgufTensorInfo* info;
-    int64_t permute_heads;  // > 0 for q/k: rows are llama.cpp-permuted in this many heads
+    bool permuted;  // q/k: rows are in llama.cpp's per-head interleaved order
   };
   const Entry& entry(const std::string& hf_name) const;
   int64_t gguf_row(const Entry& e, int64_t hf_row) const;
