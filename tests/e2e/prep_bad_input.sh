@@ -71,4 +71,5 @@ grep -q "holds no catalog.h5: refusing" "$work/log" || fail "no refusal message"
 "$ckf" prep --source movielens-latest --input "$fixture" --out "$work/out" --seed 4 > /dev/null
 h5dump -a seed "$work/out/train/rating/shard-00000.h5" | grep -q "(0): 4" || fail "dataset not replaced"
 [ ! -e "$work/out/train/rating/shard-00001.h5" ] || fail "stale shard from the previous dataset survived"
+! ls -a "$work" | grep -q '\.tmp-' || fail "the replaced dataset was left behind under a temporary name"
 echo "prep_bad_input: ok"

@@ -225,6 +225,10 @@ TEST(Samples, ShardFileRoundTripAndValidation) {
   broken.candidates[3] = c.num_items();
   shard_write(broken, info, bad);
   EXPECT_NE(error_of([&] { shard_read(bad); }).find("candidates[0] holds"), std::string::npos);
+  broken = t;
+  broken.history[1] = -7;
+  shard_write(broken, info, bad);
+  EXPECT_NE(error_of([&] { shard_read(bad); }).find("history[0] holds -7"), std::string::npos);
 
   // A catalog is not a shard.
   fs::path cat = dir / "catalog.h5";
