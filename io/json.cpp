@@ -225,6 +225,26 @@ struct Parser {
     return cp;
   }
 
+  // Copies one multi-byte UTF-8 sequence, rejecting what RFC 3629 forbids: stray continuation
+  // bytes, overlong forms, surrogates (ED A0..BF) and code points past U+10FFFF.
+  void utf8_sequence(std::string& out) {
+    size_t at = pos;
+    unsigned char b0 = (unsigned char)s[pos];
+    int n = b0 >= 0xF0 ? 3 : b0 >= 0xE0 ? 2 : b0 >= 0xC0 ? 1 : -1;
+    if (n < 0 || b0 < 0xC2 || b0 > 0xF4 || pos + size_t(n) >= s.size()) error("invalid UTF-8 in string", at);
+    unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+    if (b0 == 0xE0) lo = 0xA0;
+    if (b0 == 0xED) hi = 0x9F;
+    if (b0 == 0xF0) lo = 0x90;
+    if (b0 == 0xF4) hi = 0x8F;
+    for (int k = 1; k <= n; ++k) {
+      unsigned char b = (unsigned char)s[pos + size_t(k)];
+      if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xBF)) error("invalid UTF-8 in string", at);
+    }
+    out.append(s.substr(pos, size_t(n) + 1));
+    pos += size_t(n) + 1;
+  }
+
   std::string string() {
     char quote = s[pos++];
     std::string out;
@@ -233,6 +253,7 @@ struct Parser {
       char c = s[pos];
       if (c == quote) { ++pos; return out; }
       if ((unsigned char)c < 0x20) error("control character in string");
+      if ((unsigned char)c >= 0x80) { utf8_sequence(out); continue; }
       if (c != '\\') { out += c; ++pos; continue; }
       size_t esc_at = pos++;
       if (at_end()) error("unterminated string");

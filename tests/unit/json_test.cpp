@@ -82,6 +82,19 @@ TEST(Json, BadStrings) {
   EXPECT_NE(parse_error("'single'"), "");
 }
 
+TEST(Json, RawUtf8IsValidated) {
+  EXPECT_EQ(json_parse("\"\xF0\x9F\x98\x80 \xE2\x82\xAC \xC3\xA9\"").as_string(), "\xF0\x9F\x98\x80 \xE2\x82\xAC \xC3\xA9");
+  EXPECT_EQ(json_parse("\"\xF4\x8F\xBF\xBF\"").as_string(), "\xF4\x8F\xBF\xBF");  // U+10FFFF
+  for (const char* bad : {"\"\x80\"",              // stray continuation byte
+                          "\"\xC3\"",              // sequence cut by the quote
+                          "\"\xC0\xAF\"",          // overlong '/'
+                          "\"\xE0\x80\xAF\"",      // overlong
+                          "\"\xED\xA0\x80\"",      // encoded surrogate U+D800
+                          "\"\xF4\x90\x80\x80\"",  // U+110000
+                          "\"\xFF\""})
+    EXPECT_NE(parse_error(bad).find("invalid UTF-8"), std::string::npos) << bad;
+}
+
 TEST(Json, NestedStructures) {
   Json j = json_parse(R"({"b": [1, 2.5, "x", null, true, {"c": []}], "a": {}, "z": -3})");
   ASSERT_TRUE(j.is_object());
@@ -152,4 +165,58 @@ TEST(Json, ParseFileNamesTheFile) {
     EXPECT_NE(std::string(e.what()).find("at byte 10"), std::string::npos) << e.what();
   }
   EXPECT_THROW(json_parse_file(testing::TempDir() + "/no_such_file.json"), Error);
+}
+
+namespace {
+
+std::string hex(const std::string& s) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : s) out += {digits[c >> 4], digits[c & 15]};
+  return out;
+}
+
+// The same flattening as tests/data/json/make_golden.py.
+void flatten(const Json& v, const std::string& path, std::string& out) {
+  char num[64];
+  switch (v.type()) {
+    case Json::Type::Null: out += path + "\tnull\t\n"; break;
+    case Json::Type::Bool: out += path + "\tbool\t" + (v.as_bool() ? "true" : "false") + "\n"; break;
+    case Json::Type::Number:
+      if (v.is_integer()) {
+        out += path + "\tint\t" + std::to_string(v.as_int64()) + "\n";
+      } else {
+        std::snprintf(num, sizeof num, "%.17g", v.as_number());
+        out += path + "\tnumber\t" + num + "\n";
+      }
+      break;
+    case Json::Type::String: out += path + "\tstring\t" + hex(v.as_string()) + "\n"; break;
+    case Json::Type::Array:
+      out += path + "\tarray\t" + std::to_string(v.as_array().size()) + "\n";
+      for (size_t i = 0; i < v.as_array().size(); ++i) flatten(v.as_array()[i], path + "[" + std::to_string(i) + "]", out);
+      break;
+    case Json::Type::Object:
+      out += path + "\tobject\t" + std::to_string(v.as_object().size()) + "\n";
+      for (const auto& [k, x] : v.as_object()) flatten(x, path + "/" + hex(k), out);
+      break;
+  }
+}
+
+}  // namespace
+
+TEST(Json, MatchesPythonJsonGolden) {
+  // 60 random documents serialised by Python's json module (escaped and raw UTF-8, astral
+  // characters, big integers, floats with exponents), compared value by value.
+  std::ifstream docs(std::string(CKF_TEST_DATA_DIR) + "/json/docs.jsonl", std::ios::binary);
+  std::ifstream flats(std::string(CKF_TEST_DATA_DIR) + "/json/flat.txt", std::ios::binary);
+  ASSERT_TRUE(docs && flats);
+  int n = 0;
+  for (std::string doc; std::getline(docs, doc); ++n) {
+    std::string want, line;
+    while (std::getline(flats, line) && line != "---") want += line + "\n";
+    std::string got;
+    flatten(json_parse(doc), "", got);
+    EXPECT_EQ(got, want) << "document " << n << ": " << doc;
+  }
+  EXPECT_EQ(n, 60);
 }
