@@ -43,6 +43,14 @@ for f in train/topk/shard-00000.h5 test/sequential/shard-00000.h5 train/ctr/shar
   cmp -s "$work/out.dump" "$work/again.dump" || fail "$f differs between two runs with seed 3"
 done
 
+# The other two sources, through the binary (counts by hand: see tests/unit/raw_readers_test.cpp).
+"$ckf" prep --source movielens-1m --input "$here/data/raw/ml-1m-tiny" --out "$work/ml1m" $small > "$work/log"
+grep -q "catalog 4 interactions, 2 users (2 cold), 3 items (0 without title)" "$work/log" || { cat "$work/log"; fail "1m counts"; }
+"$ckf" prep --source amazon --input "$here/data/raw/amazon-tiny/reviews.json.gz" \
+  --meta "$here/data/raw/amazon-tiny/meta-2014.json" --out "$work/amazon" $small > "$work/log"
+grep -q "catalog 4 interactions, 3 users (3 cold), 3 items (1 without title)" "$work/log" || { cat "$work/log"; fail "amazon counts"; }
+h5dump -d /interactions/review/offsets "$work/amazon/catalog.h5" > /dev/null || fail "amazon catalog has no review text"
+
 bad="$work/bad"
 mkdir -p "$bad"
 cp "$fixture/movies.csv" "$bad/"
