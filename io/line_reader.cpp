@@ -29,10 +29,12 @@ bool LineReader::fill() {
   buf_.resize(old + chunk);
   int n = gzread(gz_, buf_.data() + old, chunk);
   int err = Z_OK;
-  const char* msg = gzerror(gz_, &err);
+  std::string msg = gzerror(gz_, &err);
+  std::string prefix = path_.string() + ": ";  // zlib puts the path in front of its message
+  if (msg.compare(0, prefix.size(), prefix) == 0) msg.erase(0, prefix.size());
   // zlib reports a stream cut short as Z_BUF_ERROR ("unexpected end of file") with n >= 0.
   CKF_CHECK(n >= 0 && (err == Z_OK || err == Z_STREAM_END),
-            path_.string() << ": read error after line " << line_no_ << ": " << (msg ? msg : "unknown")
+            path_.string() << ": read error after line " << line_no_ << ": " << msg
                            << (err == Z_BUF_ERROR ? " (truncated gzip file?)" : ""));
   buf_.resize(old + size_t(n));
   if (n == 0) eof_ = true;
