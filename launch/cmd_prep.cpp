@@ -90,8 +90,8 @@ int prep_run(const std::vector<std::string>& args) {
     ("min-user", po::value(&a.catalog.min_user)->default_value(0), "k-core: minimum interactions per user")
     ("min-item", po::value(&a.catalog.min_item)->default_value(0), "k-core: minimum interactions per item")
     ("split", po::value(&a.split)->default_value("loo"), "loo (per user by time) | temporal (global time cut)")
-    ("valid-frac", po::value(&a.catalog.valid_frac)->default_value(0.1), "temporal split: share of valid")
-    ("test-frac", po::value(&a.catalog.test_frac)->default_value(0.1), "temporal split: share of test")
+    ("valid-frac", po::value(&a.catalog.valid_frac)->default_value(0.1, "0.1"), "temporal split: share of valid")
+    ("test-frac", po::value(&a.catalog.test_frac)->default_value(0.1, "0.1"), "temporal split: share of test")
     ("cold-max", po::value(&a.catalog.cold_max)->default_value(5), "users with at most this many train interactions are cold")
     ("seed", po::value(&a.samples.seed)->default_value(1), "seed of negative sampling and candidate order")
     ("tasks", po::value(&a.tasks)->default_value(a.tasks), "comma-separated tasks to generate")
@@ -99,7 +99,7 @@ int prep_run(const std::vector<std::string>& args) {
     ("ctr-negatives", po::value(&a.samples.ctr_negatives)->default_value(1), "ctr: negatives per positive")
     ("seq-candidates", po::value(&a.samples.seq_candidates)->default_value(10), "sequential: candidates per sample")
     ("topk-candidates", po::value(&a.samples.topk_candidates)->default_value(100), "topk: candidates per sample")
-    ("positive-min", po::value(&a.samples.positive_min)->default_value(4.0f), "ctr/topk: minimum rating of a positive")
+    ("positive-min", po::value(&a.samples.positive_min)->default_value(4.0f, "4"), "ctr/topk: minimum rating of a positive")
     ("shard-size", po::value(&a.shard_size)->default_value(65536), "samples per shard file");
   po::variables_map vm;
   try {
