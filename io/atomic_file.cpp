@@ -34,7 +34,8 @@ void atomic_write(const fs::path& path, const std::function<void(const fs::path&
     if (fs::is_regular_file(tmp)) fsync_path(tmp);
     if (fs::is_directory(tmp) && fs::is_directory(path)) {
       CKF_CHECK(::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, path.c_str(), RENAME_EXCHANGE) == 0,
-                "swap " << tmp << " <-> " << path << ": " << std::strerror(errno));
+                "swap " << tmp << " <-> " << path << ": " << std::strerror(errno)
+                        << (errno == EINVAL ? " (no RENAME_EXCHANGE on this file system? remove the old one first)" : ""));
       fs::remove_all(tmp);  // now the old tree
     } else {
       std::error_code ec;
