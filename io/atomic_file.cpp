@@ -1,8 +1,10 @@
 #include "io/atomic_file.h"
 
 #include <fcntl.h>
+#include <stdio.h>  // renameat2
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 
 #include "core/check.h"
@@ -30,9 +32,16 @@ void atomic_write(const fs::path& path, const std::function<void(const fs::path&
   try {
     write(tmp);
     if (fs::is_regular_file(tmp)) fsync_path(tmp);
-    std::error_code ec;
-    fs::rename(tmp, path, ec);
-    CKF_CHECK(!ec, "rename " << tmp << " -> " << path << ": " << ec.message());
+    if (fs::is_directory(tmp) && fs::is_directory(path)) {
+      CKF_CHECK(::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, path.c_str(), RENAME_EXCHANGE) == 0,
+                "swap " << tmp << " <-> " << path << ": " << std::strerror(errno)
+                        << (errno == EINVAL ? " (no RENAME_EXCHANGE on this file system? remove the old one first)" : ""));
+      fs::remove_all(tmp);  // now the old tree
+    } else {
+      std::error_code ec;
+      fs::rename(tmp, path, ec);
+      CKF_CHECK(!ec, "rename " << tmp << " -> " << path << ": " << ec.message());
+    }
     fsync_path(path.parent_path().empty() ? fs::path(".") : path.parent_path());
   } catch (...) {
     std::error_code ignored;

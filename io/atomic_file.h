@@ -8,7 +8,10 @@
 namespace ckf {
 
 // Calls write(tmp_path), fsyncs the result, renames tmp_path to `path`. On any exception the
-// temporary is removed and the exception propagates.
+// temporary is removed and the exception propagates. write may also create a directory (a dataset,
+// a checkpoint): an existing directory at `path` is then swapped out atomically (Linux
+// renameat2 RENAME_EXCHANGE) and removed, so readers see the old tree or the new one, never a mix.
+// Files inside such a directory are not fsynced here: write them with atomic_write too.
 void atomic_write(const std::filesystem::path& path, const std::function<void(const std::filesystem::path&)>& write);
 
 // The temporary name used for `path`: "<dir>/.<name>.tmp-<pid>".

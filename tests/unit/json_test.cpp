@@ -152,6 +152,12 @@ TEST(Json, PythonLiterals) {
   EXPECT_FALSE(j.at("y").as_bool());
   EXPECT_TRUE(j.at("z").is_null());
   EXPECT_EQ(j.at("d").as_string(), "caf\xC3\xA9 'q'");
+  // \xNN that spell valid UTF-8 are bytes (a Python 2 byte string), otherwise code points.
+  EXPECT_EQ(json_parse(R"('caf\xc3\xa9')", py).as_string(), "caf\xC3\xA9");
+  EXPECT_EQ(json_parse(R"('\xe2\x80\x93 \xe9')", py).as_string(), "\xC3\xA2\xC2\x80\xC2\x93 \xC3\xA9");
+  EXPECT_EQ(json_parse(R"(u'caf\xe9')", py).as_string(), "caf\xC3\xA9");
+  EXPECT_EQ(json_parse(R"([u"x", u'y'])", py).as_array()[1].as_string(), "y");
+  EXPECT_NE(parse_error("u'x'"), "");  // strict JSON refuses all of it
 }
 
 TEST(Json, ParseFileNamesTheFile) {

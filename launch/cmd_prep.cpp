@@ -1,0 +1,155 @@
+// `ckf prep`: raw interactions -> dataset directory (catalog.h5 + task sample shards). Everything
+// is read and checked before the output is touched, and the directory is built under a temporary
+// name and swapped in whole, so a failing run leaves an existing dataset as it was.
+#include <boost/program_options.hpp>
+#include <chrono>
+#include <iostream>
+#include <sstream>
+
+#include "core/check.h"
+#include "io/atomic_file.h"
+#include "io/catalog.h"
+#include "io/raw.h"
+#include "io/samples.h"
+#include "launch/command.h"
+
+namespace ckf {
+
+namespace fs = std::filesystem;
+namespace po = boost::program_options;
+
+namespace {
+
+struct PrepArgs {
+  std::string source, split = "loo", tasks = "ctr,sequential,rating,topk", config;
+  fs::path input, meta, out;
+  CatalogOptions catalog;
+  SampleOptions samples;
+  int64_t shard_size = 65536;
+};
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+RawDataset read_raw(const PrepArgs& a) {
+  if (a.source == "movielens-latest") return raw_read_movielens_latest(a.input);
+  if (a.source == "movielens-1m") return raw_read_movielens_1m(a.input);
+  if (a.source == "amazon") return raw_read_amazon(a.input, a.meta);
+  CKF_FAIL("--source '" << a.source << "' is not one of movielens-latest, movielens-1m, amazon");
+}
+
+std::vector<Task> parse_tasks(const std::string& list) {
+  std::vector<Task> tasks;
+  std::stringstream ss(list);
+  for (std::string name; std::getline(ss, name, ',');)
+    if (!name.empty()) tasks.push_back(task_parse(name));
+  CKF_CHECK(!tasks.empty(), "--tasks lists no task");
+  return tasks;
+}
+
+// Refuses to replace a directory that is not a ckf dataset: --out pointing at the wrong place must
+// not delete anything.
+void check_out_dir(const fs::path& out) {
+  if (!fs::exists(out)) return;
+  CKF_CHECK(fs::is_directory(out), "--out " << out << " exists and is not a directory");
+  CKF_CHECK(fs::is_empty(out) || fs::exists(out / "catalog.h5"),
+            "--out " << out << " exists, is not empty and holds no catalog.h5: refusing to replace it");
+}
+
+void write_dataset(const fs::path& dir, const Catalog& catalog, const PrepArgs& a, const std::vector<Task>& tasks) {
+  fs::create_directories(dir);
+  atomic_write(dir / "catalog.h5", [&](const fs::path& tmp) { catalog_write(catalog, tmp); });
+  for (Split split : {Split::Train, Split::Valid, Split::Test}) {
+    for (Task task : tasks) {
+      auto t0 = std::chrono::steady_clock::now();
+      ShardInfo info{0, a.samples.seed, catalog.num_users(), catalog.num_items()};
+      SampleStats st = samples_generate(catalog, split, task, a.samples, size_t(a.shard_size), [&](const SampleTable& t) {
+        fs::path file = shard_path(dir, split, task, info.index);
+        fs::create_directories(file.parent_path());
+        atomic_write(file, [&](const fs::path& tmp) { shard_write(t, info, tmp); });
+        ++info.index;
+      });
+      std::cout << "prep: " << split_name(split) << "/" << task_name(task) << ": " << st.samples << " samples in "
+                << info.index << " shards" << (st.skipped ? ", " + std::to_string(st.skipped) + " targets skipped (too few negatives)" : "")
+                << " (" << seconds_since(t0) << " s)\n";
+    }
+  }
+}
+
+int prep_run(const std::vector<std::string>& args) {
+  PrepArgs a;
+  po::options_description desc("ckf prep --source KIND --input PATH --out DIR [options]");
+  desc.add_options()
+    ("help", "show this help")
+    ("config", po::value(&a.config), "INI file with any of these options (command line wins)")
+    ("source", po::value(&a.source), "movielens-latest | movielens-1m | amazon")
+    ("input", po::value(&a.input), "MovieLens: directory with ratings/movies files; amazon: reviews JSON lines (.gz ok)")
+    ("meta", po::value(&a.meta), "amazon: metadata JSON lines (asin, title), optional")
+    ("out", po::value(&a.out), "dataset directory to create or replace")
+    ("min-user", po::value(&a.catalog.min_user)->default_value(0), "k-core: minimum interactions per user")
+    ("min-item", po::value(&a.catalog.min_item)->default_value(0), "k-core: minimum interactions per item")
+    ("split", po::value(&a.split)->default_value("loo"), "loo (per user by time) | temporal (global time cut)")
+    ("valid-frac", po::value(&a.catalog.valid_frac)->default_value(0.1, "0.1"), "temporal split: share of valid")
+    ("test-frac", po::value(&a.catalog.test_frac)->default_value(0.1, "0.1"), "temporal split: share of test")
+    ("cold-max", po::value(&a.catalog.cold_max)->default_value(5), "users with at most this many train interactions are cold")
+    ("seed", po::value(&a.samples.seed)->default_value(1), "seed of negative sampling and candidate order")
+    ("tasks", po::value(&a.tasks)->default_value(a.tasks), "comma-separated tasks to generate")
+    ("history-len", po::value(&a.samples.history_len)->default_value(10), "history window (items)")
+    ("ctr-negatives", po::value(&a.samples.ctr_negatives)->default_value(1), "ctr: negatives per positive")
+    ("seq-candidates", po::value(&a.samples.seq_candidates)->default_value(10), "sequential: candidates per sample")
+    ("topk-candidates", po::value(&a.samples.topk_candidates)->default_value(100), "topk: candidates per sample")
+    ("positive-min", po::value(&a.samples.positive_min)->default_value(4.0f, "4"), "ctr/topk: minimum rating of a positive")
+    ("shard-size", po::value(&a.shard_size)->default_value(65536), "samples per shard file");
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(desc).run(), vm);
+    if (vm.count("config")) {
+      std::string cfg = vm["config"].as<std::string>();
+      CKF_CHECK(fs::is_regular_file(cfg), "--config " << cfg << ": no such file");
+      po::store(po::parse_config_file<char>(cfg.c_str(), desc), vm);
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    CKF_FAIL(e.what() << " (ckf prep --help lists the options)");
+  }
+  if (vm.count("help")) {
+    std::cout << desc << "\n";
+    return 0;
+  }
+  for (const char* required : {"source", "input", "out"})
+    CKF_CHECK(vm.count(required), "--" << required << " is required (ckf prep --help)");
+  CKF_CHECK(a.split == "loo" || a.split == "temporal", "--split '" << a.split << "' is not loo or temporal");
+  CKF_CHECK(a.shard_size > 0, "--shard-size must be positive");
+  a.catalog.split = a.split == "loo" ? SplitKind::LeaveOneOut : SplitKind::Temporal;
+  a.catalog.source = a.source;
+  std::vector<Task> tasks = parse_tasks(a.tasks);
+  fs::path out = fs::absolute(a.out).lexically_normal();
+  if (out.filename().empty()) out = out.parent_path();
+  check_out_dir(out);
+
+  auto t0 = std::chrono::steady_clock::now();
+  RawDataset raw = read_raw(a);
+  std::cout << "prep: read " << raw.size() << " interactions, " << raw.users.names.size() << " users, "
+            << raw.items.names.size() << " items from " << a.input << " (" << seconds_since(t0) << " s)\n";
+  auto t1 = std::chrono::steady_clock::now();
+  Catalog catalog = catalog_build(std::move(raw), a.catalog);
+  size_t cold = 0, untitled = 0;
+  for (uint8_t c : catalog.user_cold) cold += c;
+  for (const std::string& t : catalog.title) untitled += t.empty();
+  std::cout << "prep: catalog " << catalog.size() << " interactions, " << catalog.num_users() << " users ("
+            << cold << " cold), " << catalog.num_items() << " items (" << untitled << " without title); split "
+            << a.split << ": train " << catalog.count(Split::Train) << ", valid " << catalog.count(Split::Valid)
+            << ", test " << catalog.count(Split::Test) << " (" << seconds_since(t1) << " s)\n";
+
+  fs::create_directories(out.parent_path());
+  atomic_write(out, [&](const fs::path& tmp) { write_dataset(tmp, catalog, a, tasks); });
+  std::cout << "prep: wrote " << out << " (" << seconds_since(t0) << " s total)\n";
+  return 0;
+}
+
+}  // namespace
+
+CKF_COMMAND("prep", "raw interactions (MovieLens, Amazon) -> dataset directory (catalog + task shards)", prep_run);
+
+}  // namespace ckf
