@@ -63,6 +63,38 @@ TEST(CfGraph, PropagateMatchesDenseNormalisedAdjacency) {
   EXPECT_THROW(cf_graph_build(5, 4, bad), Error);
 }
 
+// E = mean_{k=0..L} A_hat^k E0 with A_hat the dense normalised adjacency of the test above; MF
+// leaves E0 unchanged.
+TEST(CfModel, ForwardIsMeanOfLayerEmbeddings) {
+  CfGraph g = tiny_graph();
+  const int64_t n = 9, dim = 2;
+  std::vector<double> a(n * n, 0.0), deg(n, 0.0);
+  for (auto [u, i] : std::vector<CfPair>{{0, 0}, {0, 1}, {1, 1}, {1, 2}, {2, 0}, {2, 2}, {3, 1}})
+    a[u * n + 5 + i] = a[(5 + i) * n + u] = 1.0;
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t c = 0; c < n; ++c) deg[r] += a[r * n + c];
+  std::vector<double> ego = random_vec(n * dim, 2), out(n * dim), scratch;
+  for (int layers : {0, 1, 3}) {
+    CfConfig cfg;
+    cfg.model = CfModel::lightgcn, cfg.layers = layers, cfg.dim = dim;
+    cf_forward(g, cfg, ego.data(), out.data(), scratch);
+    std::vector<double> cur = ego, sum = ego;
+    for (int k = 0; k < layers; ++k) {
+      std::vector<double> next(n * dim, 0.0);
+      for (int64_t r = 0; r < n; ++r)
+        for (int64_t c = 0; c < n; ++c)
+          if (a[r * n + c] != 0)
+            for (int64_t j = 0; j < dim; ++j) next[r * dim + j] += cur[c * dim + j] / std::sqrt(deg[r] * deg[c]);
+      cur = next;
+      for (size_t x = 0; x < sum.size(); ++x) sum[x] += cur[x];
+    }
+    for (size_t x = 0; x < sum.size(); ++x) EXPECT_NEAR(out[x], sum[x] / (layers + 1), 1e-14) << "layers " << layers;
+    cfg.model = CfModel::mf;
+    cf_forward(g, cfg, ego.data(), out.data(), scratch);
+    EXPECT_EQ(out, ego);
+  }
+}
+
 // Tolerance: central differences with h = 1e-5 on a smooth loss in double have error ~1e-10.
 TEST(CfModel, BprGradientMatchesFiniteDifferences) {
   CfGraph g = tiny_graph();
