@@ -35,6 +35,16 @@ CfGraph cf_graph_build(int64_t n_users, int64_t n_items, std::span<const CfPair>
     g.user_items[k] = sorted[k].item;          // sorted by (user, item): CSR order already
     g.item_users[fill[sorted[k].item]++] = sorted[k].user;  // users ascend within an item
   }
+  // Precomputed so that propagation, the hot loop of LightGCN, does no sqrt per edge.
+  auto weight = [&](int32_t u, int32_t i) {
+    return 1.0 / std::sqrt(double(g.user_ptr[u + 1] - g.user_ptr[u]) * double(g.item_ptr[i + 1] - g.item_ptr[i]));
+  };
+  g.user_w.resize(sorted.size());
+  g.item_w.resize(sorted.size());
+  for (int64_t u = 0; u < n_users; ++u)
+    for (int64_t k = g.user_ptr[u]; k < g.user_ptr[u + 1]; ++k) g.user_w[k] = weight(int32_t(u), g.user_items[k]);
+  for (int64_t i = 0; i < n_items; ++i)
+    for (int64_t k = g.item_ptr[i]; k < g.item_ptr[i + 1]; ++k) g.item_w[k] = weight(g.item_users[k], int32_t(i));
   return g;
 }
 
@@ -46,25 +56,21 @@ bool cf_graph_has(const CfGraph& g, int32_t user, int32_t item) {
 template <class T>
 void cf_graph_propagate(const CfGraph& g, const T* in, T* out, int64_t dim, int threads) {
   int64_t n_nodes = g.n_users + g.n_items;
-  auto degree = [&](int64_t node) {
-    return node < g.n_users ? g.user_ptr[node + 1] - g.user_ptr[node]
-                            : g.item_ptr[node - g.n_users + 1] - g.item_ptr[node - g.n_users];
-  };
   // Each output row belongs to one chunk and sums its neighbours in CSR order: the result does
   // not depend on the thread count.
   parallel_for(threads, n_nodes, [&](int64_t begin, int64_t end, int) {
     for (int64_t node = begin; node < end; ++node) {
       T* o = out + node * dim;  // (dim)
       std::fill(o, o + dim, T(0));
-      int64_t deg = degree(node);
-      if (deg == 0) continue;
       bool is_user = node < g.n_users;
-      const int32_t* nbr = is_user ? &g.user_items[g.user_ptr[node]] : &g.item_users[g.item_ptr[node - g.n_users]];
+      int64_t begin_e = is_user ? g.user_ptr[node] : g.item_ptr[node - g.n_users];
+      int64_t end_e = is_user ? g.user_ptr[node + 1] : g.item_ptr[node - g.n_users + 1];
+      const int32_t* nbr = is_user ? g.user_items.data() : g.item_users.data();  // (nnz)
+      const double* wt = is_user ? g.user_w.data() : g.item_w.data();           // (nnz)
       int64_t offset = is_user ? g.n_users : 0;  // neighbours of a user are items and vice versa
-      for (int64_t k = 0; k < deg; ++k) {
-        int64_t other = nbr[k] + offset;
-        T w = T(1) / std::sqrt(T(deg) * T(degree(other)));
-        const T* x = in + other * dim;  // (dim)
+      for (int64_t k = begin_e; k < end_e; ++k) {
+        T w = T(wt[k]);
+        const T* x = in + (nbr[k] + offset) * dim;  // (dim)
         for (int64_t c = 0; c < dim; ++c) o[c] += w * x[c];
       }
     }

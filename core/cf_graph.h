@@ -18,6 +18,8 @@ struct CfGraph {
   std::vector<int32_t> user_items;  // (nnz) each user's items, ascending, no duplicates
   std::vector<int64_t> item_ptr;    // (n_items + 1) offsets into item_users
   std::vector<int32_t> item_users;  // (nnz) each item's users, ascending
+  std::vector<double> user_w;       // (nnz) A_hat weight 1/sqrt(deg_u deg_i) of each user_items edge
+  std::vector<double> item_w;       // (nnz) the same weights in item_users order
   int64_t nnz() const { return int64_t(user_items.size()); }
 };
 

@@ -58,15 +58,15 @@ static T dot(const T* a, const T* b, int64_t n) {
   return s;
 }
 
-// Adds, for every triple in order, its contribution to the rows a thread owns: row r belongs to
-// chunk r * threads / n_nodes, so each row is accumulated by one thread in triple order.
-template <class T, class Fn>  // fn(const CfTriple&, int64_t t, int64_t row_u, int64_t row_i, int64_t row_j, lo, hi)
+// Adds, for every triple in order, its contribution to the rows a thread owns: every row belongs
+// to one chunk of parallel_for, so it is accumulated by one thread in triple order.
+template <class Fn>  // fn(triple index t, node rows of its user, pos, neg, owned rows [lo, hi))
 static void scatter_by_row(const CfGraph& g, int threads, std::span<const CfTriple> batch, const Fn& fn) {
   int64_t n_nodes = g.n_users + g.n_items;
   parallel_for(threads, n_nodes, [&](int64_t lo, int64_t hi, int) {
     for (int64_t t = 0; t < int64_t(batch.size()); ++t) {
       const CfTriple& tr = batch[t];
-      fn(tr, t, int64_t(tr.user), g.n_users + tr.pos, g.n_users + tr.neg, lo, hi);
+      fn(t, int64_t(tr.user), g.n_users + tr.pos, g.n_users + tr.neg, lo, hi);
     }
   });
 }
@@ -92,8 +92,7 @@ double cf_bpr_loss_grad(const CfGraph& g, const CfConfig& cfg, const T* ego, std
   });
 
   std::vector<T> grad_final(n, T(0));  // (n_nodes, dim)
-  scatter_by_row<T>(g, cfg.threads, batch, [&](const CfTriple&, int64_t t, int64_t ru, int64_t ri, int64_t rj,
-                                              int64_t lo, int64_t hi) {
+  scatter_by_row(g, cfg.threads, batch, [&](int64_t t, int64_t ru, int64_t ri, int64_t rj, int64_t lo, int64_t hi) {
     const T c = coef[t];
     const T *eu = &final_emb[ru * d], *ei = &final_emb[ri * d], *ej = &final_emb[rj * d];
     if (ru >= lo && ru < hi)
@@ -108,8 +107,7 @@ double cf_bpr_loss_grad(const CfGraph& g, const CfConfig& cfg, const T* ego, std
   cf_forward(g, cfg, grad_final.data(), grad_ego, scratch);
 
   const T reg_scale = T(cfg.reg) / T(nb);
-  scatter_by_row<T>(g, cfg.threads, batch, [&](const CfTriple&, int64_t, int64_t ru, int64_t ri, int64_t rj,
-                                              int64_t lo, int64_t hi) {
+  scatter_by_row(g, cfg.threads, batch, [&](int64_t, int64_t ru, int64_t ri, int64_t rj, int64_t lo, int64_t hi) {
     for (int64_t r : {ru, ri, rj})
       if (r >= lo && r < hi)
         for (int64_t k = 0; k < d; ++k) grad_ego[r * d + k] += reg_scale * ego[r * d + k];
