@@ -141,7 +141,7 @@ def tiny_fixture(legacy):
 
 TINY_TEXTS = [
     "", "the and star", " the  1999 19 x19", "caf\u00e9 \u00e9\u00e9", "<s>the</s>", "<|im_start|>and<|im[MASK]",
-    "\n\n\n\n  \t  ", "na\u00efve \u4f60 \U0001f600 digits 123", "it's 'll", "START the END", "[MASK]in[MASK]",
+    "\n\n\n\n  \t  ", "x   ", "     ", "\n\n\n", "na\u00efve \u4f60 \U0001f600 digits 123", "it's 'll", "START the END", "[MASK]in[MASK]",
 ]
 
 
