@@ -44,8 +44,8 @@ std::string byte_level_encode(std::string_view bytes) {
 }
 
 BpeModel::BpeModel(std::unordered_map<std::string, int32_t> vocab, const std::vector<BpeMerge>& merges,
-                   int32_t unk_id, const std::string& source)
-    : vocab_(std::move(vocab)), unk_id_(unk_id) {
+                   int32_t unk_id, bool ignore_merges, const std::string& source)
+    : vocab_(std::move(vocab)), unk_id_(unk_id), ignore_merges_(ignore_merges) {
   auto lookup = [&](const std::string& token, size_t rank) {
     auto it = vocab_.find(token);
     CKF_CHECK(it != vocab_.end(), source << ": merges[" << rank << "] refers to token '" << token
@@ -120,12 +120,17 @@ void BpeModel::encode_piece(std::string_view piece, std::vector<int32_t>& out) c
     }
   }
   std::vector<int32_t> ids;
-  ids.reserve(piece.size());
-  for (char c : piece) {
-    int32_t id = byte_ids_[(uint8_t)c];
-    if (id >= 0) ids.push_back(id);
+  auto whole = ignore_merges_ ? vocab_.find(byte_level_encode(piece)) : vocab_.end();
+  if (whole != vocab_.end()) {
+    ids.push_back(whole->second);
+  } else {
+    ids.reserve(piece.size());
+    for (char c : piece) {
+      int32_t id = byte_ids_[(uint8_t)c];
+      if (id >= 0) ids.push_back(id);
+    }
+    merge_symbols(ids);
   }
-  merge_symbols(ids);
   out.insert(out.end(), ids.begin(), ids.end());
   std::lock_guard<std::mutex> lock(cache_mutex_);
   if (cache_.size() < kCacheCapacity) cache_.emplace(std::move(key), std::move(ids));

@@ -25,9 +25,10 @@ class BpeModel {
  public:
   // vocab: byte-level token string -> id. merges: in rank order; both sides and their
   // concatenation must be in vocab. unk_id: emitted for a byte whose character is not in vocab;
-  // -1 drops such bytes (HF BPE without unk_token). `source` names the origin in errors.
+  // -1 drops such bytes (HF BPE without unk_token). ignore_merges: a piece that is itself a vocab
+  // token becomes that token without merging (Llama-3). `source` names the origin in errors.
   BpeModel(std::unordered_map<std::string, int32_t> vocab, const std::vector<BpeMerge>& merges, int32_t unk_id,
-           const std::string& source);
+           bool ignore_merges, const std::string& source);
 
   // Appends the ids of one pre-tokenized piece (raw bytes, not yet byte-level mapped).
   void encode_piece(std::string_view piece, std::vector<int32_t>& out) const;
@@ -46,6 +47,7 @@ class BpeModel {
   std::unordered_map<uint64_t, MergeTarget> merge_ranks_;  // (left id, right id) -> rank, merged id
   int32_t byte_ids_[256];  // id of each byte's single-character token, or unk_id
   int32_t unk_id_;
+  bool ignore_merges_;
 
   // Piece -> ids. Text repeats words heavily, so most pieces skip merging. Bounded like HF's
   // cache: once full it stops growing. The mutex keeps encode usable from several threads.

@@ -14,6 +14,10 @@ enum class PreTokenizer {
   // its own piece, the GPT-2 pattern splits the text between them. SmolLM/StarCoder use this
   // (llama.cpp calls it pre-tokenizer "smollm").
   digits_gpt2,
+  // Sequence[Split(Llama-3 pattern, Isolated), ByteLevel(use_regex=false)]:
+  //   (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|
+  //   \s*[\r\n]+|\s+(?!\S)|\s+
+  llama3,
 };
 
 const char* pretokenizer_name(PreTokenizer kind);

@@ -90,6 +90,7 @@ Tokenizer::Tokenizer(TokenizerSpec spec) : spec_(std::move(spec)) {
   h.str("ckf-bpe-1");
   h.str(pretokenizer_name(spec_.pre));
   h.integer(spec_.unk_id);
+  h.integer(spec_.ignore_merges);
   h.integer(spec_.add_bos ? spec_.bos_id : -1);
   h.integer(spec_.add_eos ? spec_.eos_id : -1);
   h.integer((int64_t)id_to_token_.size());
@@ -110,7 +111,7 @@ Tokenizer::Tokenizer(TokenizerSpec spec) : spec_(std::move(spec)) {
   identity_ = "bpe-fnv1a64:";
   for (int shift = 60; shift >= 0; shift -= 4) identity_ += hex[(h.h >> shift) & 0xF];
 
-  bpe_ = std::make_unique<BpeModel>(std::move(spec_.vocab), spec_.merges, spec_.unk_id, src);
+  bpe_ = std::make_unique<BpeModel>(std::move(spec_.vocab), spec_.merges, spec_.unk_id, spec_.ignore_merges, src);
   spec_.vocab.clear();
   spec_.merges.clear();
 }
@@ -219,8 +220,11 @@ Tokenizer tokenizer_from_gguf_metadata(const std::vector<std::string>& tokens, c
     spec.pre = PreTokenizer::digits_gpt2;
   else if (pre == "gpt2")
     spec.pre = PreTokenizer::gpt2;
+  else if (pre == "llama-bpe")
+    spec.pre = PreTokenizer::llama3;
   else
-    CKF_FAIL(source << ": tokenizer.ggml.pre '" << pre << "' is not supported (known: smollm, starcoder, gpt2)");
+    CKF_FAIL(source << ": tokenizer.ggml.pre '" << pre << "' is not supported (known: smollm, starcoder, gpt2, llama-bpe)");
+  spec.ignore_merges = spec.pre == PreTokenizer::llama3;  // as llama.cpp and HF's Llama-3 tokenizer.json do
   CKF_CHECK(token_types.empty() || token_types.size() == tokens.size(),
             source << ": tokenizer.ggml.token_type has " << token_types.size() << " entries but tokenizer.ggml.tokens has "
                    << tokens.size());

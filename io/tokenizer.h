@@ -1,4 +1,4 @@
-// Byte-level BPE tokenizer matching Hugging Face `tokenizers` (GPT-2 / SmolLM / StarCoder style):
+// Byte-level BPE tokenizer matching Hugging Face `tokenizers` (GPT-2, SmolLM/StarCoder, Llama-3):
 // added tokens are matched in the raw text first, the rest is pre-tokenized, byte-level mapped and
 // BPE-merged. Built from a plain description (TokenizerSpec) that the tokenizer.json and GGUF
 // loaders fill in.
@@ -29,7 +29,8 @@ struct TokenizerSpec {
   std::vector<BpeMerge> merges;                    // rank order
   std::vector<AddedToken> added;
   PreTokenizer pre = PreTokenizer::gpt2;
-  int32_t unk_id = -1;  // -1: bytes missing from the vocab are dropped
+  bool ignore_merges = false;  // a piece that is a vocab token is kept whole (Llama-3)
+  int32_t unk_id = -1;         // -1: bytes missing from the vocab are dropped
   int32_t bos_id = -1;  // the model's BOS/EOS ids, -1 if none
   int32_t eos_id = -1;
   bool add_bos = false;  // encode(text, add_special=true) prepends BOS / appends EOS
@@ -80,7 +81,8 @@ class Tokenizer {
 Tokenizer tokenizer_load_json(const std::filesystem::path& path);
 
 // Builds the tokenizer from GGUF metadata (tokenizer.ggml.*): model must be "gpt2" (byte-level BPE);
-// pre is tokenizer.ggml.pre ("smollm", "starcoder": digits split individually; "gpt2"). merges are
+// pre is tokenizer.ggml.pre ("smollm", "starcoder": digits split individually; "gpt2"; "llama-bpe":
+// Llama-3 pattern with ignore_merges). merges are
 // "left right" strings. token_types: 1 normal, 2 unknown, 3 control (special added token),
 // 4 user-defined (added token), 5 unused, 6 byte. Ids < 0 mean absent. The unknown-token id is not
 // taken: byte-level vocabularies cover every byte and HF's GGUF conversion leaves unk unset too.

@@ -56,7 +56,7 @@ void load_model(const Field& model, TokenizerSpec& spec) {
   for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"})
     if (model.has(key) && !model.get(key).str().empty()) model.get(key).unsupported(key);
   model.require_flag("byte_fallback", false);
-  model.require_flag("ignore_merges", false);
+  spec.ignore_merges = model.has("ignore_merges") && model.get("ignore_merges").boolean();
   model.require_flag("fuse_unk", false);
 
   Field vocab = model.get("vocab");
@@ -88,16 +88,20 @@ void load_model(const Field& model, TokenizerSpec& spec) {
   }
 }
 
-// ByteLevel as HF configures it for these models: the GPT-2 regex, no prefix space.
-void check_byte_level(const Field& f) {
+// ByteLevel as HF configures it for these models: no prefix space; its own GPT-2 split or none.
+void check_byte_level(const Field& f, bool use_regex) {
   f.require_flag("add_prefix_space", false);
-  f.require_flag("use_regex", true);
+  f.require_flag("use_regex", use_regex);
 }
+
+const char kLlama3Pattern[] =
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|"
+    "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 
 void load_pre_tokenizer(const Field& pre, TokenizerSpec& spec) {
   const std::string& type = pre.get("type").str();
   if (type == "ByteLevel") {
-    check_byte_level(pre);
+    check_byte_level(pre, true);
     spec.pre = PreTokenizer::gpt2;
     return;
   }
@@ -105,12 +109,24 @@ void load_pre_tokenizer(const Field& pre, TokenizerSpec& spec) {
     Field list = pre.get("pretokenizers");
     if (list.size() == 2 && list.at(0).get("type").str() == "Digits" && list.at(1).get("type").str() == "ByteLevel") {
       list.at(0).require_flag("individual_digits", true);
-      check_byte_level(list.at(1));
+      check_byte_level(list.at(1), true);
       spec.pre = PreTokenizer::digits_gpt2;
       return;
     }
+    if (list.size() == 2 && list.at(0).get("type").str() == "Split" && list.at(1).get("type").str() == "ByteLevel") {
+      Field split = list.at(0);
+      Field pattern = split.get("pattern").get("Regex");
+      CKF_CHECK(pattern.str() == kLlama3Pattern, pattern.file << ": field " << pattern.path
+                                                         << ": only the Llama-3 split pattern is supported");
+      CKF_CHECK(split.get("behavior").str() == "Isolated", split.file << ": field " << split.path
+                                                                    << ".behavior must be Isolated");
+      split.require_flag("invert", false);
+      check_byte_level(list.at(1), false);
+      spec.pre = PreTokenizer::llama3;
+      return;
+    }
   }
-  pre.unsupported("pre-tokenizer '" + type + "' (supported: ByteLevel, Sequence[Digits(individual), ByteLevel])");
+  pre.unsupported("pre-tokenizer '" + type + "' (supported: ByteLevel, Sequence[Digits(individual), ByteLevel], Sequence[Split(Llama-3), ByteLevel])");
 }
 
 // TemplateProcessing "single": [SpecialToken?] Sequence A [SpecialToken?] gives BOS/EOS.

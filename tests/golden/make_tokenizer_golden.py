@@ -2,11 +2,12 @@
 """Golden ids for the byte-level BPE tokenizer (io/tokenizer.h), made with Hugging Face `tokenizers`.
 
 Writes into tests/data/tokenizer/:
-  tiny_tokenizer.json, tiny_tokenizer_legacy.json: small hand-made tokenizer.json fixtures that
-      exercise the loader (pair and "a b" merge formats, both pre-tokenizers, BOS/EOS template,
-      special / non-special / overlapping added tokens, bytes missing from the vocab);
+  tiny_tokenizer.json, tiny_tokenizer_legacy.json, tiny_tokenizer_llama3.json: small hand-made
+      tokenizer.json fixtures that exercise the loader (pair and "a b" merge formats, the three
+      pre-tokenizers, BOS/EOS templates, ignore_merges, special / non-special / overlapping added
+      tokens, bytes missing from the vocab);
   tiny_golden.json: HF's ids and decodes for both fixtures;
-  pretokenize_golden.json: HF's pre-tokenizer pieces for both split patterns on the texts below
+  pretokenize_golden.json: HF's pre-tokenizer pieces for the three split patterns on the texts below
       and on random strings over a pool of letters, digits, spaces and punctuation;
   utf8_lossy_golden.json: Python's bytes.decode("utf-8", "replace") on ill-formed byte strings (the
       same maximal-subpart rule as Rust's from_utf8_lossy);
@@ -20,10 +21,13 @@ import os
 import random
 import tempfile
 
+from tokenizers import Regex
 from tokenizers import Tokenizer
 from tokenizers import pre_tokenizers
 
 OUT = "tests/data/tokenizer"
+LLAMA3_PATTERN = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|"
+                  r"\s*[\r\n]+|\s+(?!\S)|\s+")
 GGUF = os.path.expanduser("~/.cache/ckf/models/SmolLM2-135M-Instruct.Q4_1.gguf")
 
 TEXTS = [
@@ -100,7 +104,7 @@ def smollm2_tokenizer():
     return tok
 
 
-def tiny_fixture(legacy):
+def tiny_fixture(style):
     byte_chars = [chr(c) for c in range(ord("!"), ord("~") + 1)] + ["\u0120", "\u010a", "\u0109", "\u00c3", "\u00a9"]
     merges = [("\u0120", "t"), ("h", "e"), ("\u0120t", "he"), ("i", "n"), ("\u0120", "a"), ("a", "n"),
               ("an", "d"), ("n", "d"), ("\u0120a", "nd"), ("1", "9"), ("\u0120", "1"), ("\u00c3", "\u00a9"),
@@ -108,7 +112,8 @@ def tiny_fixture(legacy):
               ("\u0120", "s"), ("\u0120s", "t"), ("\u0120st", "a"), ("\u0120sta", "r")]
     specials = ["<s>", "</s>", "<|im_start|>"]
     vocab = {}
-    for t in specials + byte_chars + [a + b for a, b in merges]:
+    # "\u0120hello" has no merges leading to it: only ignore_merges (llama3 style) produces it.
+    for t in specials + byte_chars + [a + b for a, b in merges] + ["\u0120hello"]:
         vocab.setdefault(t, len(vocab))
     added = [{"id": vocab[s], "content": s, "single_word": False, "lstrip": False, "rstrip": False,
               "normalized": False, "special": True} for s in specials]
@@ -118,10 +123,23 @@ def tiny_fixture(legacy):
     added.append({"id": len(vocab) + 1, "content": "<|im", "single_word": False, "lstrip": False,
                   "rstrip": False, "normalized": False, "special": False})
     byte_level = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}
-    if legacy:
+    ignore_merges = False
+    if style == "legacy":
         pre = byte_level
         post = None
         merge_list = [f"{a} {b}" for a, b in merges]
+    elif style == "llama3":
+        pre = {"type": "Sequence", "pretokenizers": [
+            {"type": "Split", "pattern": {"Regex": LLAMA3_PATTERN}, "behavior": "Isolated", "invert": False},
+            dict(byte_level, use_regex=False)]}
+        post = {"type": "Sequence", "processors": [
+            dict(byte_level, use_regex=False),
+            {"type": "TemplateProcessing",
+             "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}],
+             "pair": [{"Sequence": {"id": "A", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}}],
+             "special_tokens": {"<s>": {"id": "<s>", "ids": [vocab["<s>"]], "tokens": ["<s>"]}}}]}
+        merge_list = [[a, b] for a, b in merges]
+        ignore_merges = True
     else:
         pre = {"type": "Sequence", "pretokenizers": [{"type": "Digits", "individual_digits": True}, byte_level]}
         post = {"type": "TemplateProcessing",
@@ -135,17 +153,18 @@ def tiny_fixture(legacy):
             "pre_tokenizer": pre, "post_processor": post,
             "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
             "model": {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": None,
-                      "end_of_word_suffix": None, "fuse_unk": False, "byte_fallback": False,
+                      "end_of_word_suffix": None, "fuse_unk": False, "byte_fallback": False, "ignore_merges": ignore_merges,
                       "vocab": vocab, "merges": merge_list}}
 
 
 TINY_TEXTS = [
     "", "the and star", " the  1999 19 x19", "caf\u00e9 \u00e9\u00e9", "<s>the</s>", "<|im_start|>and<|im[MASK]",
     "\n\n\n\n  \t  ", "x   ", "     ", "\n\n\n", "na\u00efve \u4f60 \U0001f600 digits 123", "it's 'll", "START the END", "[MASK]in[MASK]",
+    "say hello hello! (hello) IT'S 12345\r\n\n  x",
 ]
 
 
-POOL = list("abcXYZ019 '\t\n\r!?.-_sdtmlrve") + ["\u00e9", "\u00a0", "\u3000", "\u0085", "\u200b", "\u00b2",
+POOL = list("abcXYZ019 '\t\n\r!?.-_sdtmlrveSDTMLRVE(") + ["\u00e9", "\u00a0", "\u3000", "\u0085", "\u200b", "\u00b2",
                                                  "\u0663", "\u4f60", "\U0001f600", "\u0301", "  ", "'s", "'ll"]
 
 
@@ -154,7 +173,10 @@ def pretokenize_golden():
     texts = TEXTS + ["".join(rng.choice(POOL) for _ in range(rng.randint(0, 30))) for _ in range(400)]
     byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
     kinds = {"gpt2": byte_level,
-             "digits_gpt2": pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True), byte_level])}
+             "digits_gpt2": pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True), byte_level]),
+             "llama3": pre_tokenizers.Sequence([
+                 pre_tokenizers.Split(Regex(LLAMA3_PATTERN), behavior="isolated", invert=False),
+                 pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])}
     out = {}
     for name, pre in kinds.items():
         # Offsets index the Python string, so slicing gives the raw (not byte-mapped) pieces.
@@ -182,10 +204,11 @@ def main():
     write_json("pretokenize_golden.json", pretokenize_golden())
     write_json("utf8_lossy_golden.json", utf8_lossy_golden())
     tiny = {}
-    for name, legacy in [("tiny_tokenizer.json", False), ("tiny_tokenizer_legacy.json", True)]:
+    for name, style in [("tiny_tokenizer.json", "digits"), ("tiny_tokenizer_legacy.json", "legacy"),
+                        ("tiny_tokenizer_llama3.json", "llama3")]:
         path = os.path.join(OUT, name)
         with open(path, "w", encoding="utf-8") as f:
-            json.dump(tiny_fixture(legacy), f, ensure_ascii=False, indent=1)
+            json.dump(tiny_fixture(style), f, ensure_ascii=False, indent=1)
         tok = Tokenizer.from_file(path)
         tiny[name] = {"cases": cases(tok, TINY_TEXTS),
                       "decode_cases": decode_cases(tok, [[tok.token_to_id("\u00c3")], [tok.token_to_id("\u00c3"), 5, 6]])}

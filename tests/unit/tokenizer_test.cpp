@@ -1,6 +1,6 @@
 // Byte-level BPE tokenizer against Hugging Face `tokenizers` (goldens from
 // tests/golden/make_tokenizer_golden.py): pre-tokenizer pieces, lossy UTF-8 decoding, encode/decode
-// of two hand-made tokenizer.json fixtures, SmolLM2-135M-Instruct ids, and loader errors.
+// of three hand-made tokenizer.json fixtures, SmolLM2-135M-Instruct ids, and loader errors.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -88,7 +88,8 @@ void replace_once(std::string& s, const std::string& from, const std::string& to
 
 TEST(Pretokenize, MatchesHuggingFacePieces) {
   Json golden = json_parse_file(kDataDir / "pretokenize_golden.json");
-  for (auto [kind, name] : {std::pair{PreTokenizer::gpt2, "gpt2"}, std::pair{PreTokenizer::digits_gpt2, "digits_gpt2"}}) {
+  for (auto [kind, name] : {std::pair{PreTokenizer::gpt2, "gpt2"}, std::pair{PreTokenizer::digits_gpt2, "digits_gpt2"},
+                            std::pair{PreTokenizer::llama3, "llama3"}}) {
     const Json::Array& cases = golden.at(name).as_array();
     ASSERT_GT(cases.size(), 400u);
     for (const Json& c : cases) {
@@ -116,7 +117,7 @@ TEST(Utf8, LossyMatchesPythonReplace) {
 
 TEST(TokenizerJson, TinyFixturesMatchHuggingFace) {
   Json golden = json_parse_file(kDataDir / "tiny_golden.json");
-  for (const char* name : {"tiny_tokenizer.json", "tiny_tokenizer_legacy.json"}) {
+  for (const char* name : {"tiny_tokenizer.json", "tiny_tokenizer_legacy.json", "tiny_tokenizer_llama3.json"}) {
     SCOPED_TRACE(name);
     Tokenizer tok = tokenizer_load_json(kDataDir / name);
     expect_golden(tok, golden.at(name));
