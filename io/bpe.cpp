@@ -110,10 +110,9 @@ void BpeModel::merge_symbols(std::vector<int32_t>& ids) const {
 }
 
 void BpeModel::encode_piece(std::string_view piece, std::vector<int32_t>& out) const {
-  std::string key(piece);
   {
     std::lock_guard<std::mutex> lock(cache_mutex_);
-    auto it = cache_.find(key);
+    auto it = cache_.find(piece);
     if (it != cache_.end()) {
       out.insert(out.end(), it->second.begin(), it->second.end());
       return;
@@ -133,7 +132,7 @@ void BpeModel::encode_piece(std::string_view piece, std::vector<int32_t>& out) c
   }
   out.insert(out.end(), ids.begin(), ids.end());
   std::lock_guard<std::mutex> lock(cache_mutex_);
-  if (cache_.size() < kCacheCapacity) cache_.emplace(std::move(key), std::move(ids));
+  if (cache_.size() < kCacheCapacity) cache_.emplace(std::string(piece), std::move(ids));
 }
 
 }  // namespace ckf

@@ -51,8 +51,12 @@ class BpeModel {
 
   // Piece -> ids. Text repeats words heavily, so most pieces skip merging. Bounded like HF's
   // cache: once full it stops growing. The mutex keeps encode usable from several threads.
+  struct PieceHash {  // lets the cache be probed with a string_view, without a copy
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
   static constexpr size_t kCacheCapacity = 1 << 16;
-  mutable std::unordered_map<std::string, std::vector<int32_t>> cache_;
+  mutable std::unordered_map<std::string, std::vector<int32_t>, PieceHash, std::equal_to<>> cache_;
   mutable std::mutex cache_mutex_;
 };
 
