@@ -12,8 +12,9 @@ namespace ckf {
 
 namespace {
 
-// HF's ByteLevel decoder: a token whose characters all come from the byte map turns back into those
-// bytes; any other token (e.g. an added token containing a raw space) is taken verbatim.
+// HF's ByteLevel decoder, applied to model and added tokens alike: a token whose characters all
+// come from the byte map turns back into those bytes; any other token (e.g. an added token with a
+// raw space) is taken verbatim.
 std::string token_bytes(const std::string& token) {
   std::string bytes;
   for (size_t pos = 0; pos < token.size();) {
@@ -36,8 +37,40 @@ struct Fnv1a64 {
     integer((int64_t)s.size());
     bytes(s);
   }
-  void integer(int64_t v) { bytes(std::string_view(reinterpret_cast<const char*>(&v), sizeof v)); }
+  void integer(int64_t v) {  // little-endian, so the hash is the same on every host
+    for (int i = 0; i < 8; ++i) h = (h ^ (uint8_t)((uint64_t)v >> (8 * i))) * 1099511628211ull;
+  }
 };
+
+// Hash of everything that decides the ids encode produces and the text decode produces.
+std::string tokenizer_identity(const TokenizerSpec& spec, const std::vector<std::string>& id_to_token,
+                               const std::vector<uint8_t>& id_kind) {
+  Fnv1a64 h;
+  h.str("ckf-bpe-1");
+  h.str(pretokenizer_name(spec.pre));
+  h.integer(spec.unk_id);
+  h.integer(spec.ignore_merges);
+  h.integer(spec.add_bos ? spec.bos_id : -1);
+  h.integer(spec.add_eos ? spec.eos_id : -1);
+  h.integer((int64_t)id_to_token.size());
+  for (size_t id = 0; id < id_to_token.size(); ++id) {
+    h.integer(id_kind[id]);
+    h.str(id_to_token[id]);
+  }
+  h.integer((int64_t)spec.merges.size());
+  for (const BpeMerge& m : spec.merges) {
+    h.str(m.first);
+    h.str(m.second);
+  }
+  std::vector<int64_t> added_ids;  // by id, so the order tokens were listed in does not matter
+  for (const AddedToken& t : spec.added) added_ids.push_back(t.normalized ? t.id : -1 - (int64_t)t.id);
+  std::sort(added_ids.begin(), added_ids.end());
+  for (int64_t v : added_ids) h.integer(v);
+  static const char hex[] = "0123456789abcdef";
+  std::string out = "bpe-fnv1a64:";
+  for (int shift = 60; shift >= 0; shift -= 4) out += hex[(h.h >> shift) & 0xF];
+  return out;
+}
 
 }  // namespace
 
@@ -83,33 +116,9 @@ Tokenizer::Tokenizer(TokenizerSpec spec) : spec_(std::move(spec)) {
   check_id(spec_.eos_id, spec_.add_eos || spec_.eos_id >= 0, "EOS");
   check_id(spec_.unk_id, spec_.unk_id >= 0, "unknown-token");
   id_bytes_.resize(id_to_token_.size());
-  for (size_t id = 0; id < id_to_token_.size(); ++id)
-    id_bytes_[id] = id_kind_[id] == kModel ? token_bytes(id_to_token_[id]) : id_to_token_[id];
+  for (size_t id = 0; id < id_to_token_.size(); ++id) id_bytes_[id] = token_bytes(id_to_token_[id]);
 
-  Fnv1a64 h;
-  h.str("ckf-bpe-1");
-  h.str(pretokenizer_name(spec_.pre));
-  h.integer(spec_.unk_id);
-  h.integer(spec_.ignore_merges);
-  h.integer(spec_.add_bos ? spec_.bos_id : -1);
-  h.integer(spec_.add_eos ? spec_.eos_id : -1);
-  h.integer((int64_t)id_to_token_.size());
-  for (size_t id = 0; id < id_to_token_.size(); ++id) {
-    h.integer(id_kind_[id]);
-    h.str(id_to_token_[id]);
-  }
-  h.integer((int64_t)spec_.merges.size());
-  for (const BpeMerge& m : spec_.merges) {
-    h.str(m.first);
-    h.str(m.second);
-  }
-  std::vector<int64_t> added_ids;  // by id, so the order tokens were listed in does not matter
-  for (const AddedToken& t : spec_.added) added_ids.push_back(t.normalized ? t.id : -1 - (int64_t)t.id);
-  std::sort(added_ids.begin(), added_ids.end());
-  for (int64_t v : added_ids) h.integer(v);
-  static const char hex[] = "0123456789abcdef";
-  identity_ = "bpe-fnv1a64:";
-  for (int shift = 60; shift >= 0; shift -= 4) identity_ += hex[(h.h >> shift) & 0xF];
+  identity_ = tokenizer_identity(spec_, id_to_token_, id_kind_);
 
   bpe_ = std::make_unique<BpeModel>(std::move(spec_.vocab), spec_.merges, spec_.unk_id, spec_.ignore_merges, src);
   spec_.vocab.clear();

@@ -122,6 +122,11 @@ def tiny_fixture(style):
                   "rstrip": False, "normalized": True, "special": False})
     added.append({"id": len(vocab) + 1, "content": "<|im", "single_word": False, "lstrip": False,
                   "rstrip": False, "normalized": False, "special": False})
+    # Added tokens go through the ByteLevel decoder too: "\u0120wow" decodes to " wow", while
+    # "x y" (a raw space is no byte-level character) is taken verbatim.
+    for extra in ["\u0120wow", "x y"]:
+        added.append({"id": len(vocab) + len(added) - len(specials), "content": extra, "single_word": False,
+                      "lstrip": False, "rstrip": False, "normalized": False, "special": False})
     byte_level = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}
     ignore_merges = False
     if style == "legacy":
@@ -159,7 +164,7 @@ def tiny_fixture(style):
 
 TINY_TEXTS = [
     "", "the and star", " the  1999 19 x19", "caf\u00e9 \u00e9\u00e9", "<s>the</s>", "<|im_start|>and<|im[MASK]",
-    "\n\n\n\n  \t  ", "x   ", "     ", "\n\n\n", "na\u00efve \u4f60 \U0001f600 digits 123", "it's 'll", "START the END", "[MASK]in[MASK]",
+    "\n\n\n\n  \t  ", "x   ", "     ", "\n\n\n", "na\u00efve \u4f60 \U0001f600 digits 123", "it's 'll", "START the END", "[MASK]in[MASK]", "x y\u0120wow wow",
     "say hello hello! (hello) IT'S 12345\r\n\n  x",
 ]
 
@@ -211,7 +216,8 @@ def main():
             json.dump(tiny_fixture(style), f, ensure_ascii=False, indent=1)
         tok = Tokenizer.from_file(path)
         tiny[name] = {"cases": cases(tok, TINY_TEXTS),
-                      "decode_cases": decode_cases(tok, [[tok.token_to_id("\u00c3")], [tok.token_to_id("\u00c3"), 5, 6]])}
+                      "decode_cases": decode_cases(tok, [[tok.token_to_id("\u00c3")], [tok.token_to_id("\u00c3"), 5, 6],
+                                                      [tok.token_to_id("\u0120wow"), tok.token_to_id("x y")]])}
     write_json("tiny_golden.json", tiny)
 
     tok = smollm2_tokenizer()
