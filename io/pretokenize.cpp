@@ -134,7 +134,7 @@ void pretokenize(std::string_view text, PreTokenizer kind, std::vector<std::stri
   }
   size_t begin = 0;
   for (size_t i = 0; i < cps.size(); ++i) {
-    if (cps[i].cls != kNumber) continue;
+    if (!unicode_is_numeric(cps[i].cp)) continue;
     regex_split(text, cps, begin, i, gpt2_match, pieces);
     size_t b1 = i + 1 < cps.size() ? cps[i + 1].offset : text.size();
     pieces.push_back(text.substr(cps[i].offset, b1 - cps[i].offset));

@@ -10,8 +10,8 @@ enum class PreTokenizer {
   // ByteLevel(use_regex=true): the GPT-2 pattern
   //   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
   gpt2,
-  // Sequence[Digits(individual_digits=true), ByteLevel(use_regex=true)]: every \p{N} code point is
-  // its own piece, the GPT-2 pattern splits the text between them. SmolLM/StarCoder use this
+  // Sequence[Digits(individual_digits=true), ByteLevel(use_regex=true)]: every numeric code point
+  // is its own piece, the GPT-2 pattern splits the text between them. SmolLM/StarCoder use this
   // (llama.cpp calls it pre-tokenizer "smollm").
   digits_gpt2,
   // Sequence[Split(Llama-3 pattern, Isolated), ByteLevel(use_regex=false)]:

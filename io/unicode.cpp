@@ -64,8 +64,12 @@ bool unicode_is_number(uint32_t cp) {
 
 bool unicode_is_whitespace(uint32_t cp) {
   if (cp < 0x80) return cp == ' ' || (cp >= 0x09 && cp <= 0x0D);
-  return cp == 0x85 || cp == 0xA0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 ||
-         cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000;
+  return ranges_contain(unicode_whitespace_ranges, unicode_whitespace_ranges_count, cp);
+}
+
+bool unicode_is_numeric(uint32_t cp) {
+  if (cp < 0x80) return cp >= '0' && cp <= '9';
+  return ranges_contain(unicode_numeric_ranges, unicode_numeric_ranges_count, cp);
 }
 
 size_t utf8_next(std::string_view text, size_t pos, uint32_t* cp) {

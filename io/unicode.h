@@ -13,18 +13,25 @@ struct UnicodeRange {
   uint32_t first, last;  // inclusive code point range
 };
 
-// Generated tables (io/unicode_tables.cpp): general categories L* and N*.
+// Generated tables (io/unicode_tables.cpp, made by tests/golden/make_unicode_tables.py): the classes
+// as HF tokenizers sees them, whose regex engine has a newer Unicode than Python's unicodedata.
 extern const UnicodeRange unicode_letter_ranges[];
 extern const size_t unicode_letter_ranges_count;
 extern const UnicodeRange unicode_number_ranges[];
 extern const size_t unicode_number_ranges_count;
-extern const char unicode_tables_version[];  // e.g. "14.0.0"
+extern const UnicodeRange unicode_whitespace_ranges[];
+extern const size_t unicode_whitespace_ranges_count;
+extern const UnicodeRange unicode_numeric_ranges[];
+extern const size_t unicode_numeric_ranges_count;
+extern const char unicode_tables_source[];  // e.g. "tokenizers 0.23.3"
 
 bool unicode_is_letter(uint32_t cp);  // \p{L}
 bool unicode_is_number(uint32_t cp);  // \p{N}
-// \s as Oniguruma (used by HF tokenizers) matches it: the Unicode White_Space property, so
-// U+001C..U+001F and U+200B are not whitespace although Python's str.isspace() says otherwise.
+// \s: the White_Space property, so U+001C..U+001F and U+200B are not whitespace although Python's
+// str.isspace() says otherwise.
 bool unicode_is_whitespace(uint32_t cp);
+// Numeric to HF's Digits pre-tokenizer (Rust's char::is_numeric): \p{N} of a newer Unicode.
+bool unicode_is_numeric(uint32_t cp);
 
 // Decodes the code point starting at text[pos] and returns its length in bytes, or 0 (cp untouched)
 // if text is not well-formed UTF-8 there.

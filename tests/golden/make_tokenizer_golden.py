@@ -63,6 +63,9 @@ TEXTS = [
     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
     "!!!???...---___===+++",
     "\u2019smart quotes\u2019 \u201cdouble\u201d \u2014 dash \u2026",
+    # Assigned after Unicode 14: letters U+1C89, U+A7CB, U+105C0 (16.0); digits U+11DE0, U+16FF4 (17.0,
+    # numeric to Digits only).
+    "new \u1c89\ua7cbx \U000105c0\U000105c1 n\U00011de0\U00011de1 \U00016ff4 5",
 ]
 
 
