@@ -48,8 +48,9 @@ BpeModel::BpeModel(std::unordered_map<std::string, int32_t> vocab, const std::ve
     : vocab_(std::move(vocab)), unk_id_(unk_id), ignore_merges_(ignore_merges) {
   auto lookup = [&](const std::string& token, size_t rank) {
     auto it = vocab_.find(token);
-    CKF_CHECK(it != vocab_.end(), source << ": merges[" << rank << "] refers to token '" << token
-                                         << "' which is not in the vocab");
+    CKF_CHECK(it != vocab_.end(), source << ": merges[" << rank << "] ('" << merges[rank].first << "' + '"
+                                         << merges[rank].second << "') needs token '" << token
+                                         << "', which is not in the vocab");
     return it->second;
   };
   merge_ranks_.reserve(merges.size());

@@ -87,6 +87,10 @@ Tokenizer::Tokenizer(TokenizerSpec spec) : spec_(std::move(spec)) {
     max_id = std::max(max_id, t.id);
   }
   CKF_CHECK(max_id >= 0, src << ": empty vocab");
+  // Ids index dense tables; a stray huge id must not allocate gigabytes.
+  size_t entries = spec_.vocab.size() + spec_.added.size();
+  CKF_CHECK((size_t)max_id < 2 * entries + 1024,
+            src << ": token id " << max_id << " is far beyond the " << entries << " tokens (ids must be dense)");
   id_to_token_.resize((size_t)max_id + 1);
   id_kind_.assign((size_t)max_id + 1, kAbsent);
   for (const auto& [token, id] : spec_.vocab) {

@@ -42,7 +42,8 @@ class Tokenizer {
   explicit Tokenizer(TokenizerSpec spec);  // validates; throws ckf::Error naming spec.source
 
   // add_special: add BOS/EOS as the spec says (HF's add_special_tokens). Added tokens in the text
-  // are always recognised. Throws ckf::Error if text is not valid UTF-8.
+  // are always recognised. Throws ckf::Error if text is not valid UTF-8. Safe to call from several
+  // threads at once.
   std::vector<int32_t> encode(std::string_view text, bool add_special) const;
   // Byte-level decode; invalid UTF-8 in the result becomes U+FFFD as in HF. skip_special drops
   // special added tokens. Throws ckf::Error for an id outside the vocabulary.

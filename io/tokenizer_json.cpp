@@ -32,7 +32,10 @@ struct Field {
     const Json* v = value.find(key);
     return v && !v->is_null();
   }
-  Field at(size_t i) const { return {file, value.as_array()[i], path + "[" + std::to_string(i) + "]"}; }
+  Field at(size_t i) const {
+    CKF_CHECK(i < size(), file << ": field " << path << " has " << size() << " entries, needs more than " << i);
+    return {file, value.as_array()[i], path + "[" + std::to_string(i) + "]"};
+  }
   const std::string& str() const { expect(Json::Type::String); return value.as_string(); }
   bool boolean() const { expect(Json::Type::Bool); return value.as_bool(); }
   int32_t id() const {
@@ -43,7 +46,9 @@ struct Field {
   size_t size() const { expect(Json::Type::Array); return value.as_array().size(); }
   // Fails unless the optional boolean `key` is absent or equal to `want`.
   void require_flag(std::string_view key, bool want) const {
-    if (has(key)) CKF_CHECK(get(key).boolean() == want, file << ": " << path << "." << key << " = " << !want << " is not supported");
+    if (has(key))
+      CKF_CHECK(get(key).boolean() == want,
+                file << ": field " << path << "." << key << " = " << (want ? "false" : "true") << " is not supported");
   }
   [[noreturn]] void unsupported(const std::string& what) const {
     CKF_FAIL(file << ": field " << path << ": " << what << " is not supported (byte-level BPE only)");

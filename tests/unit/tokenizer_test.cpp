@@ -180,9 +180,12 @@ TEST(TokenizerJson, MalformedFilesNameFileAndField) {
   std::string bad_id = good;
   replace_once(bad_id, "\"!\": 3", "\"!\": -3");
   expect_load_error("bad_id.json", bad_id, {"tokenizer.model.vocab[\"!\"]"});
+  std::string huge_id = good;
+  replace_once(huge_id, "\"!\": 3", "\"!\": 2000000000");
+  expect_load_error("huge_id.json", huge_id, {"2000000000", "dense"});
   std::string lstrip = good;
   replace_once(lstrip, "\"lstrip\": false", "\"lstrip\": true");
-  expect_load_error("lstrip.json", lstrip, {"tokenizer.added_tokens[0].lstrip"});
+  expect_load_error("lstrip.json", lstrip, {"tokenizer.added_tokens[0].lstrip = true"});
   std::string normalizer = good;
   replace_once(normalizer, "\"normalizer\": null", "\"normalizer\": {\"type\": \"NFC\"}");
   expect_load_error("normalizer.json", normalizer, {"tokenizer.normalizer"});
