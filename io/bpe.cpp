@@ -43,8 +43,8 @@ std::string byte_level_encode(std::string_view bytes) {
   return out;
 }
 
-BpeModel::BpeModel(std::unordered_map<std::string, int32_t> vocab, const std::vector<BpeMerge>& merges,
-                   int32_t unk_id, bool ignore_merges, const std::string& source)
+BpeModel::BpeModel(std::unordered_map<std::string, int32_t> vocab, const std::vector<BpeMerge>& merges, int32_t unk_id,
+                   bool ignore_merges, const std::string& source)
     : vocab_(std::move(vocab)), unk_id_(unk_id), ignore_merges_(ignore_merges) {
   auto lookup = [&](const std::string& token, size_t rank) {
     auto it = vocab_.find(token);

@@ -45,7 +45,7 @@ class BpeModel {
 
   std::unordered_map<std::string, int32_t> vocab_;
   std::unordered_map<uint64_t, MergeTarget> merge_ranks_;  // (left id, right id) -> rank, merged id
-  int32_t byte_ids_[256];  // id of each byte's single-character token, or unk_id
+  int32_t byte_ids_[256];                                  // id of each byte's single-character token, or unk_id
   int32_t unk_id_;
   bool ignore_merges_;
 

@@ -94,15 +94,16 @@ Tokenizer::Tokenizer(TokenizerSpec spec) : spec_(std::move(spec)) {
   id_to_token_.resize((size_t)max_id + 1);
   id_kind_.assign((size_t)max_id + 1, kAbsent);
   for (const auto& [token, id] : spec_.vocab) {
-    CKF_CHECK(id_kind_[id] == kAbsent, src << ": vocab id " << id << " is used by both '" << id_to_token_[id]
-                                           << "' and '" << token << "'");
+    CKF_CHECK(id_kind_[id] == kAbsent,
+              src << ": vocab id " << id << " is used by both '" << id_to_token_[id] << "' and '" << token << "'");
     id_to_token_[id] = token;
     id_kind_[id] = kModel;
   }
   // Added tokens take precedence over the model vocab for the same id, as in HF.
   for (size_t i = 0; i < spec_.added.size(); ++i) {
     const AddedToken& t = spec_.added[i];
-    CKF_CHECK(added_by_content_.emplace(t.content, t.id).second, src << ": added token '" << t.content << "' appears twice");
+    CKF_CHECK(added_by_content_.emplace(t.content, t.id).second,
+              src << ": added token '" << t.content << "' appears twice");
     id_to_token_[t.id] = t.content;
     id_kind_[t.id] = t.special ? kSpecial : kAdded;
     added_by_length_[t.normalized].push_back((int32_t)i);
@@ -225,8 +226,8 @@ Tokenizer tokenizer_from_gguf_metadata(const std::vector<std::string>& tokens, c
                                        const std::vector<std::string>& merges, const std::string& model,
                                        const std::string& pre, int32_t bos_id, int32_t eos_id, bool add_bos,
                                        bool add_eos, const std::string& source) {
-  CKF_CHECK(model == "gpt2", source << ": tokenizer.ggml.model is '" << model
-                                    << "'; only 'gpt2' (byte-level BPE) is supported");
+  CKF_CHECK(model == "gpt2",
+            source << ": tokenizer.ggml.model is '" << model << "'; only 'gpt2' (byte-level BPE) is supported");
   TokenizerSpec spec;
   spec.source = source;
   if (pre == "smollm" || pre == "starcoder")
@@ -236,17 +237,19 @@ Tokenizer tokenizer_from_gguf_metadata(const std::vector<std::string>& tokens, c
   else if (pre == "llama-bpe")
     spec.pre = PreTokenizer::llama3;
   else
-    CKF_FAIL(source << ": tokenizer.ggml.pre '" << pre << "' is not supported (known: smollm, starcoder, gpt2, llama-bpe)");
+    CKF_FAIL(source << ": tokenizer.ggml.pre '" << pre
+                    << "' is not supported (known: smollm, starcoder, gpt2, llama-bpe)");
   spec.ignore_merges = spec.pre == PreTokenizer::llama3;  // as llama.cpp and HF's Llama-3 tokenizer.json do
   CKF_CHECK(token_types.empty() || token_types.size() == tokens.size(),
-            source << ": tokenizer.ggml.token_type has " << token_types.size() << " entries but tokenizer.ggml.tokens has "
-                   << tokens.size());
+            source << ": tokenizer.ggml.token_type has " << token_types.size()
+                   << " entries but tokenizer.ggml.tokens has " << tokens.size());
   spec.vocab.reserve(tokens.size());
   for (size_t id = 0; id < tokens.size(); ++id) {
     CKF_CHECK(spec.vocab.emplace(tokens[id], (int32_t)id).second,
               source << ": tokenizer.ggml.tokens[" << id << "] '" << tokens[id] << "' repeats an earlier token");
     int32_t type = token_types.empty() ? 1 : token_types[id];
-    CKF_CHECK(type >= 1 && type <= 6, source << ": tokenizer.ggml.token_type[" << id << "] is " << type << " (expected 1..6)");
+    CKF_CHECK(type >= 1 && type <= 6,
+              source << ": tokenizer.ggml.token_type[" << id << "] is " << type << " (expected 1..6)");
     if (type == 3 || type == 4) spec.added.push_back({(int32_t)id, tokens[id], type == 3, false});
   }
   spec.merges.reserve(merges.size());

@@ -24,14 +24,14 @@ struct AddedToken {
 };
 
 struct TokenizerSpec {
-  std::string source;  // where this came from (a path), for error messages
+  std::string source;                              // where this came from (a path), for error messages
   std::unordered_map<std::string, int32_t> vocab;  // byte-level token string -> id
   std::vector<BpeMerge> merges;                    // rank order
   std::vector<AddedToken> added;
   PreTokenizer pre = PreTokenizer::gpt2;
   bool ignore_merges = false;  // a piece that is a vocab token is kept whole (Llama-3)
   int32_t unk_id = -1;         // -1: bytes missing from the vocab are dropped
-  int32_t bos_id = -1;  // the model's BOS/EOS ids, -1 if none
+  int32_t bos_id = -1;         // the model's BOS/EOS ids, -1 if none
   int32_t eos_id = -1;
   bool add_bos = false;  // encode(text, add_special=true) prepends BOS / appends EOS
   bool add_eos = false;
@@ -49,8 +49,8 @@ class Tokenizer {
   // special added tokens. Throws ckf::Error for an id outside the vocabulary.
   std::string decode(const std::vector<int32_t>& ids, bool skip_special = false) const;
 
-  int32_t token_to_id(std::string_view token) const;  // -1 when unknown
-  const std::string& id_to_token(int32_t id) const;   // throws for an unknown id
+  int32_t token_to_id(std::string_view token) const;                   // -1 when unknown
+  const std::string& id_to_token(int32_t id) const;                    // throws for an unknown id
   int32_t vocab_size() const { return (int32_t)id_to_token_.size(); }  // max id + 1
   int32_t bos_id() const { return spec_.bos_id; }
   int32_t eos_id() const { return spec_.eos_id; }
@@ -90,6 +90,7 @@ Tokenizer tokenizer_load_json(const std::filesystem::path& path);
 // `source` names the file.
 Tokenizer tokenizer_from_gguf_metadata(const std::vector<std::string>& tokens, const std::vector<int32_t>& token_types,
                                        const std::vector<std::string>& merges, const std::string& model,
-                                       const std::string& pre, int32_t bos_id, int32_t eos_id, bool add_bos, bool add_eos, const std::string& source);
+                                       const std::string& pre, int32_t bos_id, int32_t eos_id, bool add_bos,
+                                       bool add_eos, const std::string& source);
 
 }  // namespace ckf

@@ -36,14 +36,23 @@ struct Field {
     CKF_CHECK(i < size(), file << ": field " << path << " has " << size() << " entries, needs more than " << i);
     return {file, value.as_array()[i], path + "[" + std::to_string(i) + "]"};
   }
-  const std::string& str() const { expect(Json::Type::String); return value.as_string(); }
-  bool boolean() const { expect(Json::Type::Bool); return value.as_bool(); }
+  const std::string& str() const {
+    expect(Json::Type::String);
+    return value.as_string();
+  }
+  bool boolean() const {
+    expect(Json::Type::Bool);
+    return value.as_bool();
+  }
   int32_t id() const {
     CKF_CHECK(value.is_integer() && value.as_int64() >= 0 && value.as_int64() <= INT32_MAX,
               file << ": field " << path << " must be a non-negative 32-bit integer id");
     return (int32_t)value.as_int64();
   }
-  size_t size() const { expect(Json::Type::Array); return value.as_array().size(); }
+  size_t size() const {
+    expect(Json::Type::Array);
+    return value.as_array().size();
+  }
   // Fails unless the optional boolean `key` is absent or equal to `want`.
   void require_flag(std::string_view key, bool want) const {
     if (has(key))
@@ -56,7 +65,8 @@ struct Field {
 };
 
 void load_model(const Field& model, TokenizerSpec& spec) {
-  if (model.has("type") && model.get("type").str() != "BPE") model.get("type").unsupported("model type '" + model.get("type").str() + "'");
+  if (model.has("type") && model.get("type").str() != "BPE")
+    model.get("type").unsupported("model type '" + model.get("type").str() + "'");
   if (model.has("dropout")) model.get("dropout").unsupported("BPE dropout");
   for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"})
     if (model.has(key) && !model.get(key).str().empty()) model.get(key).unsupported(key);
@@ -88,7 +98,8 @@ void load_model(const Field& model, TokenizerSpec& spec) {
   if (model.has("unk_token")) {
     Field unk = model.get("unk_token");
     auto it = spec.vocab.find(unk.str());
-    CKF_CHECK(it != spec.vocab.end(), unk.file << ": field " << unk.path << " '" << unk.str() << "' is not in model.vocab");
+    CKF_CHECK(it != spec.vocab.end(),
+              unk.file << ": field " << unk.path << " '" << unk.str() << "' is not in model.vocab");
     spec.unk_id = it->second;
   }
 }
@@ -121,17 +132,19 @@ void load_pre_tokenizer(const Field& pre, TokenizerSpec& spec) {
     if (list.size() == 2 && list.at(0).get("type").str() == "Split" && list.at(1).get("type").str() == "ByteLevel") {
       Field split = list.at(0);
       Field pattern = split.get("pattern").get("Regex");
-      CKF_CHECK(pattern.str() == kLlama3Pattern, pattern.file << ": field " << pattern.path
-                                                         << ": only the Llama-3 split pattern is supported");
-      CKF_CHECK(split.get("behavior").str() == "Isolated", split.file << ": field " << split.path
-                                                                    << ".behavior must be Isolated");
+      CKF_CHECK(pattern.str() == kLlama3Pattern,
+                pattern.file << ": field " << pattern.path << ": only the Llama-3 split pattern is supported");
+      CKF_CHECK(split.get("behavior").str() == "Isolated",
+                split.file << ": field " << split.path << ".behavior must be Isolated");
       split.require_flag("invert", false);
       check_byte_level(list.at(1), false);
       spec.pre = PreTokenizer::llama3;
       return;
     }
   }
-  pre.unsupported("pre-tokenizer '" + type + "' (supported: ByteLevel, Sequence[Digits(individual), ByteLevel], Sequence[Split(Llama-3), ByteLevel])");
+  pre.unsupported(
+      "pre-tokenizer '" + type +
+      "' (supported: ByteLevel, Sequence[Digits(individual), ByteLevel], Sequence[Split(Llama-3), ByteLevel])");
 }
 
 // TemplateProcessing "single": [SpecialToken?] Sequence A [SpecialToken?] gives BOS/EOS.
@@ -150,8 +163,9 @@ void load_template(const Field& post, TokenizerSpec& spec) {
     Field ids = post.get("special_tokens").get(name).get("ids");
     CKF_CHECK(ids.size() == 1, ids.file << ": field " << ids.path << ": only single-id special tokens are supported");
     int32_t id = ids.at(0).id();
-    CKF_CHECK(seen_sequence ? !spec.add_eos : !spec.add_bos,
-              item.file << ": field " << item.path << ": only one special token before and after the text is supported");
+    CKF_CHECK(
+        seen_sequence ? !spec.add_eos : !spec.add_bos,
+        item.file << ": field " << item.path << ": only one special token before and after the text is supported");
     (seen_sequence ? spec.eos_id : spec.bos_id) = id;
     (seen_sequence ? spec.add_eos : spec.add_bos) = true;
   }

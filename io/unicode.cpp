@@ -4,14 +4,14 @@
 
 #include <algorithm>
 
-
 namespace ckf {
 
 namespace {
 
 bool ranges_contain(const UnicodeRange* ranges, size_t count, uint32_t cp) {
   const UnicodeRange* end = ranges + count;
-  const UnicodeRange* it = std::upper_bound(ranges, end, cp, [](uint32_t c, const UnicodeRange& r) { return c < r.first; });
+  const UnicodeRange* it =
+      std::upper_bound(ranges, end, cp, [](uint32_t c, const UnicodeRange& r) { return c < r.first; });
   return it != ranges && cp <= (it - 1)->last;
 }
 

@@ -63,8 +63,8 @@ def ranges(classes, k):
 
 def emit(name, rs):
     lines = [f"const UnicodeRange {name}[] = {{"]
-    for i in range(0, len(rs), 6):
-        lines.append("    " + " ".join(f"{{0x{a:X}, 0x{b:X}}}," for a, b in rs[i:i + 6]))
+    for i in range(0, len(rs), 5):
+        lines.append("    " + " ".join(f"{{0x{a:X}, 0x{b:X}}}," for a, b in rs[i:i + 5]))
     lines.append("};")
     lines.append(f"const size_t {name}_count = {len(rs)};")
     return "\n".join(lines)

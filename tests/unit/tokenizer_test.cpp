@@ -1,6 +1,8 @@
 // Byte-level BPE tokenizer against Hugging Face `tokenizers` (goldens from
 // tests/golden/make_tokenizer_golden.py): pre-tokenizer pieces, lossy UTF-8 decoding, encode/decode
 // of three hand-made tokenizer.json fixtures, SmolLM2-135M-Instruct ids, and loader errors.
+#include "io/tokenizer.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -13,7 +15,6 @@
 #include "core/check.h"
 #include "io/json.h"
 #include "io/pretokenize.h"
-#include "io/tokenizer.h"
 #include "io/unicode.h"
 
 using namespace ckf;
@@ -75,7 +76,8 @@ void expect_load_error(const std::string& name, const std::string& text, const s
   } catch (const Error& e) {
     std::string msg = e.what();
     EXPECT_NE(msg.find(name), std::string::npos) << msg;
-    for (const std::string& n : needles) EXPECT_NE(msg.find(n), std::string::npos) << "missing '" << n << "' in: " << msg;
+    for (const std::string& n : needles)
+      EXPECT_NE(msg.find(n), std::string::npos) << "missing '" << n << "' in: " << msg;
   }
 }
 
@@ -213,7 +215,8 @@ TEST(TokenizerGguf, BuildsFromMetadataAndChecksIt) {
   int checked = 0;
   for (const Json& c : golden.at("tiny_tokenizer.json").at("cases").as_array()) {
     const std::string& text = c.at("text").as_string();
-    if (std::any_of(extra_added.begin(), extra_added.end(), [&](const std::string& a) { return text.find(a) != std::string::npos; }))
+    if (std::any_of(extra_added.begin(), extra_added.end(),
+                    [&](const std::string& a) { return text.find(a) != std::string::npos; }))
       continue;
     ++checked;
     EXPECT_EQ(tok.encode(text, true), json_ids(c.at("ids_add_special"))) << text;
@@ -228,12 +231,16 @@ TEST(TokenizerGguf, BuildsFromMetadataAndChecksIt) {
       EXPECT_NE(std::string(e.what()).find("tiny.gguf"), std::string::npos) << e.what();
     }
   };
-  expect_error("tokenizer.ggml.model", tokens, types, merges, std::string("llama"), std::string("smollm"), 0, 1, false, false, std::string("tiny.gguf"));
-  expect_error("tokenizer.ggml.pre", tokens, types, merges, std::string("gpt2"), std::string("qwen2"), 0, 1, false, false, std::string("tiny.gguf"));
+  expect_error("tokenizer.ggml.model", tokens, types, merges, std::string("llama"), std::string("smollm"), 0, 1, false,
+               false, std::string("tiny.gguf"));
+  expect_error("tokenizer.ggml.pre", tokens, types, merges, std::string("gpt2"), std::string("qwen2"), 0, 1, false,
+               false, std::string("tiny.gguf"));
   std::vector<std::string> bad_merges = merges;
   bad_merges[3] = "inx";
-  expect_error("tokenizer.ggml.merges[3]", tokens, types, bad_merges, std::string("gpt2"), std::string("smollm"), 0, 1, false, false, std::string("tiny.gguf"));
-  expect_error("BOS id 999", tokens, types, merges, std::string("gpt2"), std::string("smollm"), 999, 1, true, false, std::string("tiny.gguf"));
+  expect_error("tokenizer.ggml.merges[3]", tokens, types, bad_merges, std::string("gpt2"), std::string("smollm"), 0, 1,
+               false, false, std::string("tiny.gguf"));
+  expect_error("BOS id 999", tokens, types, merges, std::string("gpt2"), std::string("smollm"), 999, 1, true, false,
+               std::string("tiny.gguf"));
 }
 
 // SmolLM2-135M-Instruct as the model runs it. Its tokenizer (49152 tokens, 2 MB) is not committed:
@@ -248,7 +255,8 @@ TEST(TokenizerSmolLM2, MatchesHuggingFace) {
                     "~/.cache/ckf/models/SmolLM2-135M-Instruct.Q4_1.gguf";
   Json golden = json_parse_file(kDataDir / "smollm2_golden.json");
   EXPECT_EQ(tok->vocab_size(), golden.at("vocab_size").as_int64());
-  for (const auto& [token, id] : golden.at("token_to_id").as_object()) EXPECT_EQ(tok->token_to_id(token), id.as_int64());
+  for (const auto& [token, id] : golden.at("token_to_id").as_object())
+    EXPECT_EQ(tok->token_to_id(token), id.as_int64());
   EXPECT_EQ(tok->bos_id(), 1);
   EXPECT_EQ(tok->eos_id(), 2);
   expect_golden(*tok, golden);
