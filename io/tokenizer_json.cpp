@@ -29,6 +29,7 @@ struct Field {
   }
   // Absent and null both mean "not set".
   bool has(std::string_view key) const {
+    expect(Json::Type::Object);
     const Json* v = value.find(key);
     return v && !v->is_null();
   }

@@ -185,6 +185,9 @@ TEST(TokenizerJson, MalformedFilesNameFileAndField) {
   std::string huge_id = good;
   replace_once(huge_id, "\"!\": 3", "\"!\": 2000000000");
   expect_load_error("huge_id.json", huge_id, {"2000000000", "dense"});
+  std::string pre_string = good;
+  replace_once(pre_string, "\"pre_tokenizer\": {", "\"pre_tokenizer\": \"ByteLevel\", \"unused\": {");
+  expect_load_error("pre_string.json", pre_string, {"field tokenizer.pre_tokenizer must be object"});
   std::string lstrip = good;
   replace_once(lstrip, "\"lstrip\": false", "\"lstrip\": true");
   expect_load_error("lstrip.json", lstrip, {"tokenizer.added_tokens[0].lstrip = true"});
