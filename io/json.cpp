@@ -46,6 +46,24 @@ const Json& Json::at(std::string_view key) const {
 
 namespace {
 
+// Length of the valid multi-byte UTF-8 sequence at s[at], or 0 for what RFC 3629 forbids: stray
+// continuation bytes, overlong forms, surrogates (ED A0..BF), code points past U+10FFFF, a cut end.
+size_t utf8_length(std::string_view s, size_t at) {
+  unsigned char b0 = (unsigned char)s[at];
+  size_t n = b0 >= 0xF0 ? 3 : b0 >= 0xE0 ? 2 : 1;
+  if (b0 < 0xC2 || b0 > 0xF4 || at + n >= s.size()) return 0;
+  unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+  if (b0 == 0xE0) lo = 0xA0;
+  if (b0 == 0xED) hi = 0x9F;
+  if (b0 == 0xF0) lo = 0x90;
+  if (b0 == 0xF4) hi = 0x8F;
+  for (size_t k = 1; k <= n; ++k) {
+    unsigned char b = (unsigned char)s[at + k];
+    if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xBF)) return 0;
+  }
+  return n + 1;
+}
+
 struct Parser {
   std::string_view s;
   const JsonOptions& opt;
@@ -82,6 +100,10 @@ struct Parser {
     if (c == '{') return object(depth);
     if (c == '[') return array(depth);
     if (c == '"' || (c == '\'' && opt.python_literals)) return Json(string());
+    if (opt.python_literals && c == 'u' && (s.substr(pos, 2) == "u'" || s.substr(pos, 2) == "u\"")) {
+      ++pos;  // Python 2 unicode literal u'...'
+      return Json(string());
+    }
     if (c == '-' || (c >= '0' && c <= '9')) return number();
     if (consume_word("true")) return Json(true);
     if (consume_word("false")) return Json(false);
@@ -225,14 +247,49 @@ struct Parser {
     return cp;
   }
 
+  // Python \xNN escapes are ambiguous: in a Python 2 byte string (the 2014 Amazon dumps) they are
+  // UTF-8 bytes, in a unicode string code points U+0080..U+00FF. Take them as bytes when the result
+  // is valid UTF-8, else as code points.
+  static std::string resolve_x_escapes(const std::string& raw, const std::vector<size_t>& x_at) {
+    size_t i = 0;
+    while (i < raw.size()) {
+      size_t n = (unsigned char)raw[i] < 0x80 ? 1 : utf8_length(raw, i);
+      if (n == 0) break;
+      i += n;
+    }
+    if (i == raw.size()) return raw;
+    std::string out;
+    size_t next = 0;
+    for (size_t k = 0; k < raw.size(); ++k) {
+      if (next < x_at.size() && x_at[next] == k) {
+        put_utf8(out, (unsigned char)raw[k]);
+        ++next;
+      } else {
+        out += raw[k];
+      }
+    }
+    return out;
+  }
+
   std::string string() {
     char quote = s[pos++];
     std::string out;
+    std::vector<size_t> x_at;  // positions in out of bytes written by Python \xNN escapes
     for (;;) {
       if (at_end()) error("unterminated string");
       char c = s[pos];
-      if (c == quote) { ++pos; return out; }
+      if (c == quote) {
+        ++pos;
+        return x_at.empty() ? out : resolve_x_escapes(out, x_at);
+      }
       if ((unsigned char)c < 0x20) error("control character in string");
+      if ((unsigned char)c >= 0x80) {
+        size_t n = utf8_length(s, pos);
+        if (n == 0) error("invalid UTF-8 in string");
+        out.append(s.substr(pos, n));
+        pos += n;
+        continue;
+      }
       if (c != '\\') { out += c; ++pos; continue; }
       size_t esc_at = pos++;
       if (at_end()) error("unterminated string");
@@ -249,8 +306,11 @@ struct Parser {
         case 'u': put_utf8(out, unicode_escape(esc_at)); break;
         default:
           if (opt.python_literals && e == '\'') { out += '\''; break; }
-          // Python's repr writes bytes 0x7f-0xff of a str as \xNN (code points U+0080..U+00FF).
-          if (opt.python_literals && e == 'x') { put_utf8(out, hex(2)); break; }
+          if (opt.python_literals && e == 'x') {
+            x_at.push_back(out.size());
+            out += char(hex(2));
+            break;
+          }
           error(std::string("invalid escape '\\") + e + "'", esc_at);
       }
     }
