@@ -93,4 +93,11 @@ Tokenizer tokenizer_from_gguf_metadata(const std::vector<std::string>& tokens, c
                                        const std::string& pre, int32_t bos_id, int32_t eos_id, bool add_bos,
                                        bool add_eos, const std::string& source);
 
+class GgufFile;
+// The tokenizer a GGUF file's tokenizer.ggml.* metadata describes.
+Tokenizer tokenizer_load_gguf(const GgufFile& file);
+
+// From a .gguf file or a Hugging Face model directory (its tokenizer.json).
+Tokenizer tokenizer_load(const std::string& path);
+
 }  // namespace ckf

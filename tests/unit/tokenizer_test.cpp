@@ -14,6 +14,7 @@
 
 #include "core/check.h"
 #include "io/json.h"
+#include "model_path.h"
 #include "io/pretokenize.h"
 #include "io/unicode.h"
 
@@ -249,13 +250,17 @@ TEST(TokenizerGguf, BuildsFromMetadataAndChecksIt) {
 // SmolLM2-135M-Instruct as the model runs it. Its tokenizer (49152 tokens, 2 MB) is not committed:
 // it is to be built from the GGUF in the ckf cache with tokenizer_from_gguf_metadata once the GGUF
 // reader exists (branch weights). Until then this returns nullptr and the test is skipped.
-std::unique_ptr<Tokenizer> smollm2_tokenizer() { return nullptr; }
+std::unique_ptr<Tokenizer> smollm2_tokenizer() {
+  const std::string path = test_model_gguf_path();
+  if (!std::filesystem::exists(path)) return nullptr;
+  return std::make_unique<Tokenizer>(tokenizer_load(path));
+}
 
 TEST(TokenizerSmolLM2, MatchesHuggingFace) {
   std::unique_ptr<Tokenizer> tok = smollm2_tokenizer();
   if (!tok)
-    GTEST_SKIP() << "needs the GGUF reader (branch weights) to build the tokenizer from "
-                    "~/.cache/ckf/models/SmolLM2-135M-Instruct.Q4_1.gguf";
+    GTEST_SKIP() << "the embedded model is not in the cache (" << test_model_gguf_path()
+                 << "); cluster/setup-model.sh fetches it";
   Json golden = json_parse_file(kDataDir / "smollm2_golden.json");
   EXPECT_EQ(tok->vocab_size(), golden.at("vocab_size").as_int64());
   for (const auto& [token, id] : golden.at("token_to_id").as_object())
