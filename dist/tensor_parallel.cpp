@@ -163,7 +163,7 @@ static void lora_backward(const ParallelLinear& l, const LoraUse& use, const Ten
   cpu::gemm(du.data<float>(), dy, a.B.value.data<float>(), rows, a.rank, out_local, false, false, a.scale, 0.0f);
   Tensor h = lora_input(use, inp, l.in_local, col0);
   cpu::gemm(a.A.grad.data<float>(), du.data<float>(), h.data<float>(), a.rank, in_local, rows, true, false, 1.0f, 1.0f);
-  Tensor dh = Tensor::empty({rows, in_local});  // reuse of h's storage would hide the mask
+  Tensor dh = Tensor::empty({rows, in_local});
   cpu::gemm(dh.data<float>(), du.data<float>(), a.A.value.data<float>(), rows, in_local, a.rank, false, false);
   lora_apply_dropout(dh.data<float>(), rows, in_local, use.row_begin, col0, a.dropout, use.dropout_seed);
   float* dx = dinp + use.row_begin * l.in_local;

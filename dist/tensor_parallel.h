@@ -62,7 +62,8 @@ LoraAdapter lora_create(const std::string& name, const ParallelLinear& base, int
                         std::mt19937_64& rng, const Communicator& tp);
 
 // One adapter applied to rows [row_begin, row_end) of a call (a task's samples, or all rows for
-// the shared adapters). dropout_seed must be the same on every tp rank and in forward and backward.
+// the shared adapters). dropout_seed must be the same on every tp rank and in forward and backward,
+// and differ between steps, layers and DP replicas (the mask is keyed by the row index in the call).
 struct LoraUse {
   LoraAdapter* lora = nullptr;
   int64_t row_begin = 0, row_end = 0;
