@@ -66,12 +66,12 @@ ParallelLinear row_parallel_linear_create(const std::string& name, int64_t in, i
   return parallel_linear_create(name, ParallelMode::row, in, out, tp);
 }
 
-LoraAdapter lora_create(const std::string& name, const ParallelLinear& base, int rank, float alpha, float dropout,
+ParallelLoraAdapter parallel_lora_create(const std::string& name, const ParallelLinear& base, int rank, float alpha, float dropout,
                         std::mt19937_64& rng, const Communicator& tp) {
   CKF_CHECK(rank >= 1, name << ": LoRA rank " << rank << " must be at least 1");
   CKF_CHECK(dropout >= 0.0f && dropout < 1.0f, name << ": LoRA dropout " << dropout << " outside [0, 1)");
   const bool column = base.mode == ParallelMode::column;
-  LoraAdapter a;
+  ParallelLoraAdapter a;
   a.rank = rank;
   a.scale = alpha / static_cast<float>(rank);
   a.dropout = dropout;
@@ -132,7 +132,7 @@ static void lora_check_uses(const ParallelLinear& l, std::span<const LoraUse> lo
 
 // u (rows, r) = dropout(x) A_local^T: complete for a column base, TP-partial for a row base.
 static Tensor lora_down(const ParallelLinear& l, const LoraUse& use, const float* inp, int64_t col0) {
-  const LoraAdapter& a = *use.lora;
+  const ParallelLoraAdapter& a = *use.lora;
   const int64_t rows = use.row_end - use.row_begin;
   Tensor h = lora_input(use, inp, l.in_local, col0);
   Tensor u = Tensor::empty({rows, a.rank});
@@ -143,7 +143,7 @@ static Tensor lora_down(const ParallelLinear& l, const LoraUse& use, const float
 
 // out rows of `use` (rows, out_local) += scale * u B_local^T.
 static void lora_up(const ParallelLinear& l, const LoraUse& use, const Tensor& u, float* out) {
-  const LoraAdapter& a = *use.lora;
+  const ParallelLoraAdapter& a = *use.lora;
   cpu::gemm(out + use.row_begin * l.out_local, u.data<float>(), a.B.value.data<float>(),
             static_cast<int>(use.row_end - use.row_begin), static_cast<int>(l.out_local), a.rank, false, true, a.scale,
             1.0f);
@@ -154,7 +154,7 @@ static void lora_up(const ParallelLinear& l, const LoraUse& use, const Tensor& u
 // follows from the split (see the header).
 static void lora_backward(const ParallelLinear& l, const LoraUse& use, const Tensor& u, const float* dout,
                           const float* inp, int64_t col0, float* dinp) {
-  LoraAdapter& a = *use.lora;
+  ParallelLoraAdapter& a = *use.lora;
   const int rows = static_cast<int>(use.row_end - use.row_begin);
   const int in_local = static_cast<int>(l.in_local), out_local = static_cast<int>(l.out_local);
   const float* dy = dout + use.row_begin * l.out_local;  // (rows, out_local)

@@ -48,7 +48,7 @@ struct ParallelLinear {
 ParallelLinear column_parallel_linear_create(const std::string& name, int64_t in, int64_t out, const Communicator& tp);
 ParallelLinear row_parallel_linear_create(const std::string& name, int64_t in, int64_t out, const Communicator& tp);
 
-struct LoraAdapter {
+struct ParallelLoraAdapter {
   int rank = 0;
   float scale = 0.0f;    // alpha / rank
   float dropout = 0.0f;  // probability in [0, 1)
@@ -58,14 +58,14 @@ struct LoraAdapter {
 
 // An adapter on `base`, initialised as PEFT does: A kaiming-uniform (bound 1/sqrt(in), drawn for
 // the global A from rng so every rank and every tp size get the same values), B zero.
-LoraAdapter lora_create(const std::string& name, const ParallelLinear& base, int rank, float alpha, float dropout,
+ParallelLoraAdapter parallel_lora_create(const std::string& name, const ParallelLinear& base, int rank, float alpha, float dropout,
                         std::mt19937_64& rng, const Communicator& tp);
 
 // One adapter applied to rows [row_begin, row_end) of a call (a task's samples, or all rows for
 // the shared adapters). dropout_seed must be the same on every tp rank and in forward and backward,
 // and differ between steps, layers and DP replicas (the mask is keyed by the row index in the call).
 struct LoraUse {
-  LoraAdapter* lora = nullptr;
+  ParallelLoraAdapter* lora = nullptr;
   int64_t row_begin = 0, row_end = 0;
   uint64_t dropout_seed = 0;
 };

@@ -22,11 +22,11 @@ namespace {
 // dy = c / n; fills the LoRA gradients (A still TP-partial).
 void linear_lora_grads(const std::vector<float>& W, const std::vector<float>& A, const std::vector<float>& B,
                        const std::vector<float>& x, const std::vector<float>& c, int64_t n, int64_t in, int64_t out,
-                       int r, Communicator& tp, LoraAdapter& lora) {
+                       int r, Communicator& tp, ParallelLoraAdapter& lora) {
   ParallelLinear l = column_parallel_linear_create("w", in, out, tp);
   param_load_shard(l.weight, W.data());
   std::mt19937_64 rng(0);
-  lora = lora_create("w.lora", l, r, 2.0f * r, 0.0f, rng, tp);
+  lora = parallel_lora_create("w.lora", l, r, 2.0f * r, 0.0f, rng, tp);
   param_load_shard(lora.A, A.data());
   param_load_shard(lora.B, B.data());
   std::vector<LoraUse> uses = {{&lora, 0, n, 0}};
@@ -51,7 +51,7 @@ TEST(GradSync, DataParallelEqualsWholeBatch) {
   std::mt19937_64 rng(77);
   auto Wt = random_vec(out * in, rng), A = random_vec(r * in, rng), B = random_vec(out * r, rng);
   auto x = random_vec(Ntot * in, rng), c = random_vec(out, rng);
-  LoraAdapter ref;
+  ParallelLoraAdapter ref;
   linear_lora_grads(Wt, A, B, x, c, Ntot, in, out, r, *self, ref);
   for (int tp = 1; tp <= W; tp++) {
     if (W % tp) continue;
@@ -59,7 +59,7 @@ TEST(GradSync, DataParallelEqualsWholeBatch) {
     ProcessGrid grid(*world, tp, TpSplitDims{4, 4, 16, 16}, placement_round_robin({"t"}, W / tp));
     const int64_t n = Ntot / grid.dp_size();  // this replica's share of the batch
     std::vector<float> xs(x.begin() + grid.dp_rank() * n * in, x.begin() + (grid.dp_rank() + 1) * n * in);
-    LoraAdapter lora;
+    ParallelLoraAdapter lora;
     linear_lora_grads(Wt, A, B, xs, c, n, in, out, r, grid.tp(), lora);
     GradSync sync(grid, {{&lora.A, GradGroup::dp, "", true}, {&lora.B, GradGroup::task, "t", false}});
     sync.sync();

@@ -46,14 +46,14 @@ LayerSetup make_setup(const Shape4& s, std::mt19937_64& rng) {
 
 // The two adapters on `l`, loaded from the full tensors; uses match st.ref.
 struct Adapters {
-  LoraAdapter a1, a2;
+  ParallelLoraAdapter a1, a2;
   std::vector<LoraUse> uses;
 };
 
 void load_adapters(Adapters& ad, const ParallelLinear& l, const Shape4& s, const LayerSetup& st, Communicator& tp) {
   std::mt19937_64 rng(1);
-  ad.a1 = lora_create("shared", l, s.r, 2.0f * s.r, 0.0f, rng, tp);
-  ad.a2 = lora_create("task", l, s.r, 4.0f * s.r, 0.3f, rng, tp);
+  ad.a1 = parallel_lora_create("shared", l, s.r, 2.0f * s.r, 0.0f, rng, tp);
+  ad.a2 = parallel_lora_create("task", l, s.r, 4.0f * s.r, 0.3f, rng, tp);
   param_load_shard(ad.a1.A, st.A1.data());
   param_load_shard(ad.a1.B, st.B1.data());
   param_load_shard(ad.a2.A, st.A2.data());
@@ -172,14 +172,14 @@ TEST(TensorParallel, ShardErrorsNameTheTensor) {
   }
   auto world = MpiCommunicator::world();
   ParallelLinear l = column_parallel_linear_create("q", 8, 8, *world);
-  LoraAdapter a;
+  ParallelLoraAdapter a;
   std::mt19937_64 rng(1);
-  a = lora_create("q.lora", l, 2, 4.0f, 0.0f, rng, *world);
+  a = parallel_lora_create("q.lora", l, 2, 4.0f, 0.0f, rng, *world);
   std::vector<float> x(3 * 8, 1.0f), y(3 * l.out_local);
   ParallelLinearActs acts;
   std::vector<LoraUse> bad = {{&a, 0, 4, 0}};  // rows beyond N = 3
   EXPECT_THROW(column_parallel_linear_forward(l, y.data(), x.data(), 3, bad, acts), Error);
-  EXPECT_THROW(lora_create("q.lora", l, 2, 4.0f, 1.0f, rng, *world), Error);
+  EXPECT_THROW(parallel_lora_create("q.lora", l, 2, 4.0f, 1.0f, rng, *world), Error);
 }
 
 }  // namespace

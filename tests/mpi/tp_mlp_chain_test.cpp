@@ -100,7 +100,7 @@ RefResult reference(const std::vector<float>& table, const std::vector<float>& s
 
 struct TpLayer {
   ParallelLinear gate, up, down;
-  LoraAdapter lg, ld;
+  ParallelLoraAdapter lg, ld;
   ParallelLinearActs acts_g, acts_u, acts_d;
   std::vector<float> x, g, u, a;  // (N,D) (N,F/tp) (N,F/tp) (N,F/tp) saved for backward
 };
@@ -136,8 +136,8 @@ TEST(TpMlpChain, EqualsUnsplitLossAndGradients) {
     param_load_shard(t.gate.weight, data[l].Wg.data());
     param_load_shard(t.up.weight, data[l].Wu.data());
     param_load_shard(t.down.weight, data[l].Wd.data());
-    t.lg = lora_create(p + ".gate.lora", t.gate, R, 2.0f * R, 0.25f, rng, tp);
-    t.ld = lora_create(p + ".down.lora", t.down, R, 2.0f * R, 0.0f, rng, tp);
+    t.lg = parallel_lora_create(p + ".gate.lora", t.gate, R, 2.0f * R, 0.25f, rng, tp);
+    t.ld = parallel_lora_create(p + ".down.lora", t.down, R, 2.0f * R, 0.0f, rng, tp);
     param_load_shard(t.lg.A, data[l].Ag.data()), param_load_shard(t.lg.B, data[l].Bg.data());
     param_load_shard(t.ld.A, data[l].Ad.data()), param_load_shard(t.ld.B, data[l].Bd.data());
     items.push_back({&t.lg.A, GradGroup::dp, "", true});
@@ -146,7 +146,7 @@ TEST(TpMlpChain, EqualsUnsplitLossAndGradients) {
     items.push_back({&t.ld.B, GradGroup::task, "t", false});
   }
   const int64_t Fl = F / tp.size();
-  auto uses = [](LoraAdapter& a, uint64_t seed) { return std::vector<LoraUse>{{&a, 0, N, seed}}; };
+  auto uses = [](ParallelLoraAdapter& a, uint64_t seed) { return std::vector<LoraUse>{{&a, 0, N, seed}}; };
 
   std::vector<float> x(N * D);
   vocab_parallel_embedding_forward(embed, x.data(), ids.data(), N, tp);
