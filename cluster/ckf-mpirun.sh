@@ -110,7 +110,7 @@ fi
 per_node=$local_ranks
 if [ "$multi_host" -eq 1 ]; then
   if [ -n "$hosts" ]; then n_hosts=$(tr ',' '\n' <<<"$hosts" | grep -c .)
-  else n_hosts=$(grep -Ev '^[[:space:]]*(#|$)' "$hostfile" | wc -l)
+  else n_hosts=$(grep -cEv '^[[:space:]]*(#|$)' "$hostfile" || true)
   fi
   [ "$n_hosts" -ge 1 ] || n_hosts=1
   if [ "$gpus" -gt 0 ]; then per_node=$gpus; else per_node=$(( (local_ranks + n_hosts - 1) / n_hosts )); fi

@@ -131,14 +131,18 @@ static int plan_run(const std::vector<std::string>& args) {
             << " x batch " << w.batch << " per replica\n";
 
   if (vm.count("calibrate")) {
-    double cpu = calibrate_cpu_gflops(1024);
-    std::cout << "calibration: CPU sgemm 1024^3 here: " << cpu << " GFLOP/s (applies to CPU runs of ckf only)\n";
+    // The model's MLP up-projection at one replica's tokens: (T, d) @ (d, ffn). The CPU run uses at
+    // most 256 rows so that a 7B shape takes seconds, not minutes.
+    const int T = int(w.seq * w.batch), d = int(m.d_model), ffn = int(m.d_ffn), cpu_rows = std::min(T, 256);
+    double cpu = calibrate_cpu_gflops(cpu_rows, ffn, d);
+    std::cout << "calibration: CPU sgemm (" << cpu_rows << " x " << d << ") @ (" << d << " x " << ffn << ") here: " << cpu
+              << " GFLOP/s (applies to CPU runs of ckf only)\n";
     std::string why_not;
-    double gpu = calibrate_gpu_tflops(8192, why_not);
+    double gpu = calibrate_gpu_tflops(T, ffn, d, why_not);
     if (gpu > 0) {
       hw.efficiency = std::min(1.0, gpu / hw.gpu_tflops);
-      std::cout << "calibration: cuBLAS bf16 8192^3 on GPU 0: " << gpu << " TFLOP/s = " << hw.efficiency
-                << " of --gpu-tflops " << hw.gpu_tflops << "; used as the compute rate\n";
+      std::cout << "calibration: cuBLAS bf16 (" << T << " x " << d << ") @ (" << d << " x " << ffn << ") on GPU 0: " << gpu
+                << " TFLOP/s = " << hw.efficiency << " of --gpu-tflops " << hw.gpu_tflops << "; used as the compute rate\n";
     } else {
       std::cout << "calibration: no GPU measurement (" << why_not << ")\n";
     }
