@@ -79,6 +79,7 @@ else
   config=$(cd "$(dirname "$config")" && pwd)/$(basename "$config")
   if [ -z "$ckf" ]; then ckf=$(cd "$here/../.." && pwd)/build/launch/ckf; fi
   command_line=$(printf '%q ' "$ckf" train --config "$config" --resume auto "$@")
+  command_line=${command_line% }
 fi
 
 gpu_directive="# no GPUs requested"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # SLURM end to end on a one-node local cluster (cluster/slurm/local-cluster.sh):
+#  0. submit.sh --dry-run fills the template for a 2-node, 8-GPU run as expected;
 #  1. a 2-rank `srun --mpi=pmix` job of tests/communicator_test submitted through submit.sh and
 #     the ckf.sbatch.in template must complete with exit 0 and gtest's PASSED line;
 #  2. preemption: tests/preempt_probe (stand-in for ckf train) gets SIGUSR1 mid-run through
@@ -41,6 +42,20 @@ fail() {
   exit 1
 }
 
+# 0. the filled template for a 2-node GPU run (needs no cluster)
+printf 'tp = 8\n' >"$work/run.ini"
+script=$(bash "$slurm/submit.sh" --config "$work/run.ini" --nodes 2 --gpus-per-node 8 --time 02:00:00 \
+  --partition gpu --job-name ckf-7b --ckf /opt/ckf/bin/ckf --output-dir "$work" --dry-run -- --tp 8) ||
+  fail "submit.sh --dry-run failed"
+for line in "#SBATCH --nodes=2" "#SBATCH --ntasks-per-node=8" "#SBATCH --gres=gpu:8" "#SBATCH --time=02:00:00" \
+    "#SBATCH --partition=gpu" "#SBATCH --requeue" "#SBATCH --signal=USR1@120" "#SBATCH --output=$work/%x-%j.out" \
+    "srun --mpi=pmix /opt/ckf/bin/ckf train --config $work/run.ini --resume auto --tp 8" \
+    'if [ "$rc" -eq "$CKF_EXIT_PREEMPTED" ]; then' '  scontrol requeue "$SLURM_JOB_ID"'; do
+  grep -qxF -- "$line" <<<"$script" || fail "filled template lacks the line '$line'"
+done
+grep -q '^readonly CKF_EXIT_PREEMPTED=75$' <<<"$script" || fail "template does not requeue on 75"
+bash "$slurm/submit.sh" --config "$work/missing.ini" --dry-run >/dev/null 2>&1 && fail "missing config accepted"
+
 timeout 120 bash "$slurm/local-cluster.sh" start
 rc=$?
 if [ "$rc" -eq 3 ]; then echo "SKIP: SLURM cannot be installed on this machine (needs root and apt-get)"; exit 0; fi
@@ -80,11 +95,13 @@ scancel -s USR1 "$job" || fail "scancel -s USR1 $job failed"
 wait_for_file_match "$out" 'preempted after step [0-9]+, checkpoint written' 30 || fail "probe did not stop on USR1"
 wait_for_file_match "$out" 'preempted with a checkpoint written: requeueing' 30 || fail "job script did not requeue"
 # slurmctld makes a requeued job eligible only ~2 minutes later, so the node can clean up the old
-# run; the test shortens that to the node being idle plus 3 s: slurmd rejects a relaunch whose
+# run; the test shortens that to the node being idle plus 2 s: slurmd rejects a relaunch whose
 # credential dates from the same second as the revocation of the old one ("credential revoked").
+# (StartTime=now+N would wait for the next periodic scheduler pass; an update to now schedules at once.)
 wait_for_job_requeued "$job" 30 || fail "preempt job $job was not requeued"
 wait_for_node_idle 30 || fail "node did not become idle after the requeue"
-scontrol update JobId="$job" StartTime=now+3 || fail "cannot release requeued job $job"
+sleep 2
+scontrol update JobId="$job" StartTime=now || fail "cannot release requeued job $job"
 final=$(wait_for_job "$job" 60) || fail "preempt job $job did not end after requeue"
 [ "$final" = COMPLETED ] || fail "preempt job $job ended $final"
 [ "$(job_exit_code "$job")" = 0 ] || fail "preempt job exit code $(job_exit_code "$job")"
