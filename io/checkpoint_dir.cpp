@@ -98,8 +98,9 @@ std::vector<CheckpointDirEntry> checkpoint_dir_scan(const fs::path& dir) {
   for (const auto& e : fs::directory_iterator(dir, ec)) {
     int64_t step = 0;
     bool tmp = false;
-    if (!e.is_directory(ec) || !parse_entry(e.path().filename().string(), &step, &tmp)) continue;
-    out.push_back({step, e.path(), tmp, !tmp && fs::is_regular_file(e.path() / kCompleteMarker, ec)});
+    std::error_code entry_ec;  // an entry vanishing while we look is not an error of the listing
+    if (!e.is_directory(entry_ec) || !parse_entry(e.path().filename().string(), &step, &tmp)) continue;
+    out.push_back({step, e.path(), tmp, !tmp && fs::is_regular_file(e.path() / kCompleteMarker, entry_ec)});
   }
   CKF_CHECK(!ec, "cannot list checkpoint directory " << dir << ": " << ec.message());
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.step < b.step; });

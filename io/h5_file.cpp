@@ -122,23 +122,23 @@ void H5File::read_f32(const std::string& name, float* out, int64_t n) const {
   std::memcpy(out, buf.data(), buf.size());
 }
 
-template <class T> static std::vector<T> to_vector(const std::vector<char>& buf, int64_t count) {
-  std::vector<T> v(static_cast<size_t>(count));
-  std::memcpy(v.data(), buf.data(), buf.size());
+template <class T> static std::vector<T> to_vector(const std::vector<char>& buf) {
+  std::vector<T> v(buf.size() / sizeof(T));
+  if (!v.empty()) std::memcpy(v.data(), buf.data(), buf.size());
   return v;
 }
 
 std::vector<uint8_t> H5File::read_bytes(const std::string& name) const {
   int64_t n = 0;
-  return to_vector<uint8_t>(read_raw(name, H5T_NATIVE_UINT8, 1, &n), n);
+  return to_vector<uint8_t>(read_raw(name, H5T_NATIVE_UINT8, sizeof(uint8_t), &n));
 }
 std::vector<int64_t> H5File::read_i64(const std::string& name) const {
   int64_t n = 0;
-  return to_vector<int64_t>(read_raw(name, H5T_NATIVE_INT64, 8, &n), n);
+  return to_vector<int64_t>(read_raw(name, H5T_NATIVE_INT64, sizeof(int64_t), &n));
 }
 std::vector<double> H5File::read_f64(const std::string& name) const {
   int64_t n = 0;
-  return to_vector<double>(read_raw(name, H5T_NATIVE_DOUBLE, 8, &n), n);
+  return to_vector<double>(read_raw(name, H5T_NATIVE_DOUBLE, sizeof(double), &n));
 }
 
 // Strings are fixed-length, null-padded, at least one byte (HDF5 has no zero-size string type).
