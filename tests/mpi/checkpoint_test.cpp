@@ -2,6 +2,7 @@
 // (each real rank checks its share of the virtual ranks of every target grid), retention, and the
 // failure cases (corrupt or missing shard, other base model, newer format, a rank failing to write).
 #include <gtest/gtest.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -226,6 +227,44 @@ TEST_F(CheckpointTest, UnwritableDirectoryGivesAClearError) {
     if (world->rank() == 0) EXPECT_NE(std::string(e.what()).find(file.string()), std::string::npos) << e.what();
   }
   on_rank0([&] { fs::remove(file); });
+}
+
+// A full disk (a 512 KiB tmpfs, when this process may mount one) fails the save on every rank with
+// a clear error and leaves the older checkpoint loadable.
+TEST_F(CheckpointTest, DiskFullFailsCleanlyAndKeepsOlderCheckpoint) {
+  int64_t mounted = 0;
+  if (world->rank() == 0) {
+    fs::create_directories(dir);
+    mounted = ::mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=512k") == 0;
+  }
+  world->broadcast(std::span<int64_t>(&mounted, 1), 0);
+  if (!mounted) GTEST_SKIP() << "cannot mount a tmpfs here (needs CAP_SYS_ADMIN)";
+  save(1, 1);
+  on_rank0([&] {
+    std::ofstream filler(dir / "filler", std::ios::binary);
+    std::vector<char> block(4096, 'x');
+    while (filler.write(block.data(), static_cast<std::streamsize>(block.size())) && filler.flush()) {
+    }
+  });
+  try {
+    save(2, 1);
+    ADD_FAILURE() << "saving onto a full disk must fail";
+  } catch (const Error& e) {
+    if (world->rank() == 0) EXPECT_NE(std::string(e.what()).find("disk full"), std::string::npos) << e.what();
+  }
+  on_rank0([&] {
+    EXPECT_FALSE(fs::exists(dir / checkpoint_tmp_name(2)));
+    fs::remove(dir / "filler");
+  });
+  std::ostringstream log;
+  auto found = checkpoint_find_latest(dir, log);
+  ASSERT_TRUE(found) << log.str();
+  EXPECT_EQ(found->manifest.step, 1);
+  std::vector<Param> ps = model_params({1, world->size(), 0, world->rank()});
+  auto opt = make_optimizer(ps);
+  checkpoint_load(*found, test_model(), refs_of(ps), opt.get(), nullptr, 0);
+  EXPECT_EQ(count_all_mismatches(ps, *opt, 1), 0);
+  on_rank0([&] { EXPECT_EQ(::umount(dir.c_str()), 0); });
 }
 
 }  // namespace
