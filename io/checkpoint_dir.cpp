@@ -20,7 +20,11 @@ std::string checkpoint_dir_name(int64_t step) {
   return buf;
 }
 
-std::string checkpoint_tmp_name(int64_t step) { return "." + checkpoint_dir_name(step) + ".tmp"; }
+std::string checkpoint_tmp_name(int64_t step) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, ".step-%07lld.tmp", static_cast<long long>(step));
+  return buf;
+}
 
 uint32_t file_crc32(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -124,7 +128,7 @@ std::vector<fs::path> checkpoint_prune(const fs::path& dir, int keep_last) {
     if (!drop) continue;
     std::error_code ec;
     fs::remove_all(e.path, ec);
-    if (ec) errors += " " + e.path.string() + ": " + ec.message() + ";";
+    if (ec) errors.append(" ").append(e.path.string()).append(": ").append(ec.message()).append(";");
     else removed.push_back(e.path);
   }
   CKF_CHECK(errors.empty(), "checkpoint retention: could not remove" << errors);
