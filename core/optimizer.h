@@ -4,16 +4,15 @@
 // like the parameters.
 //
 // Gradient norm across ranks: step() computes this rank's sum of squares over the Params marked
-// "count in norm" and hands it to the caller's reduction, which must return the global sum. The
-// caller decides what is counted so that every element of every global tensor counts once:
-//   - a Param split over tp (split_dim >= 0): count it on every tp rank (each holds a different slice);
-//   - a Param replicated over tp (split_dim == -1): count it on tp rank 0 only;
-//   - after the DP all-reduce every replica holds the same gradients, so one replica's count is the
-//     global count: reduce over the tp group. A task adapter that only some replicas hold is
-//     counted on tp rank 0 of one replica of its task, and that partial sum must reach every rank
-//     (e.g. a world all-reduce where other replicas contribute 0 for it).
-// Every rank must then see the same global sum, so all ranks clip by the same factor and agree on
-// skipping.
+// "count in norm" and hands it to the caller's reduction, which must return the same global sum on
+// every rank (e.g. an all-reduce over the world). The flags must make every element of every
+// global tensor count exactly once in that sum:
+//   - shared Params (all-reduced over dp, identical on every replica) count on replica 0 only;
+//   - a task's adapters count on the first replica of that task only;
+//   - within the counting replica, a Param split over tp (split_dim >= 0) counts on every tp rank
+//     (each holds a different slice), an unsplit one on tp rank 0 only.
+// Uncounted Params are still checked: a NaN/inf in their gradient makes the local sum NaN, so a
+// non-finite gradient anywhere skips the step on every rank, and all ranks clip by the same factor.
 #pragma once
 #include <cstdint>
 #include <functional>
