@@ -12,9 +12,9 @@ namespace ckf {
 namespace fs = std::filesystem;
 
 std::vector<TensorGroup> checkpoint_groups(const ParamRefs& params, AdamW* opt) {
-  std::vector<TensorGroup> groups{{"param", params}};
+  std::vector<TensorGroup> groups{{kTensorGroups[0], params}};
   if (opt) {
-    TensorGroup m{"adam_m", {}}, v{"adam_v", {}};
+    TensorGroup m{kTensorGroups[1], {}}, v{kTensorGroups[2], {}};
     for (Param& p : opt->moments_m()) m.tensors.push_back(&p);
     for (Param& p : opt->moments_v()) v.tensors.push_back(&p);
     groups.push_back(std::move(m));

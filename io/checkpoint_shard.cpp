@@ -88,7 +88,7 @@ TrainState shard_read_state(const std::filesystem::path& path) {
 
 void shard_collect_refs(const std::filesystem::path& path, int rank, std::vector<TensorEntry>& tensors) {
   H5File f = open_shard(path);
-  for (const char* group : {"param", "adam_m", "adam_v"}) {
+  for (const char* group : kTensorGroups) {
     for (const std::string& name : f.list(group)) {
       const std::string ds = std::string(group) + "/" + name;
       Shape global = f.attr_i64s(ds, "global_shape");

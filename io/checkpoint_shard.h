@@ -30,7 +30,10 @@ struct TrainState {
   bool operator==(const TrainState&) const = default;
 };
 
-// A named list of tensor shards saved together (param, adam_m, adam_v).
+// Names of the tensor groups: parameters and AdamW's two moments.
+inline constexpr const char* kTensorGroups[] = {"param", "adam_m", "adam_v"};
+
+// A named list of tensor shards saved together (one of kTensorGroups).
 struct TensorGroup {
   std::string name;
   std::vector<Param*> tensors;
