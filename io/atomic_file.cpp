@@ -18,7 +18,7 @@ fs::path atomic_temp_path(const fs::path& path) {
 }
 
 // fsync a file or directory so that a crash after rename cannot expose an empty file.
-static void fsync_path(const fs::path& p) {
+void fsync_path(const fs::path& p) {
   int fd = ::open(p.c_str(), O_RDONLY);
   CKF_CHECK(fd >= 0, "open " << p << " for fsync: " << std::strerror(errno));
   int rc = ::fsync(fd);

@@ -14,6 +14,9 @@ namespace ckf {
 // Files inside such a directory are not fsynced here: write them with atomic_write too.
 void atomic_write(const std::filesystem::path& path, const std::function<void(const std::filesystem::path&)>& write);
 
+// fsync a file or directory (a directory after creating, renaming or removing entries in it).
+void fsync_path(const std::filesystem::path& p);
+
 // The temporary name used for `path`: "<dir>/.<name>.tmp-<pid>".
 std::filesystem::path atomic_temp_path(const std::filesystem::path& path);
 
