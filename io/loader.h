@@ -33,24 +33,21 @@ std::vector<LoaderTaskSpec> loader_composition(const std::vector<std::pair<Task,
 
 // How shard files are read. Tests substitute it to count file opens or inject faults.
 struct ShardSource {
-  std::function<int64_t(const std::filesystem::path&)> count;      // the shard's num_samples
-  std::function<SampleTable(const std::filesystem::path&)> read;   // the whole decoded shard
+  std::function<int64_t(const std::filesystem::path&)> count;     // the shard's num_samples
+  std::function<SampleTable(const std::filesystem::path&)> read;  // the whole decoded shard
 };
 ShardSource shard_source_files();  // H5 attribute for count, shard_read for read
 
 struct LoaderOptions {
-  std::filesystem::path dir;             // dataset directory of `ckf prep`
+  std::filesystem::path dir;  // dataset directory of `ckf prep`
   Split split = Split::Train;
   uint64_t seed = 1;
-  std::vector<LoaderTaskSpec> tasks;     // (T) every task of the job; the replica serves its own
-  size_t prefetch = 4;                   // steps decoded ahead
-  size_t cache_shards = 0;               // decoded shards kept, least recently used dropped; 0: all
+  std::vector<LoaderTaskSpec> tasks;  // (T) every task of the job; the replica serves its own
+  size_t prefetch = 4;                // steps decoded ahead
+  int64_t shard_window = 0;           // shuffle W shards at a time (order_epoch); 0: all at once
+  size_t cache_shards = 0;            // decoded shards kept, least recently used dropped; 0: all;
+                                      // 2 * shard_window decodes each shard once per epoch
   ShardSource source = shard_source_files();
-};
-
-struct SampleRef {
-  int64_t shard = 0;  // NNNNN of the shard file
-  int64_t row = 0;    // row inside it
 };
 
 // One task's part of a replica's batch; row k of samples is refs[k], at stream position positions[k].
@@ -90,10 +87,11 @@ class Loader {
   struct TaskState {
     Task task;
     int64_t global_batch;
-    int replicas;                             // R: replicas serving the task
-    int rank;                                 // j: this replica's index among them
-    std::vector<std::filesystem::path> files; // (S) shard files in index order
-    std::vector<int64_t> offset;              // (S+1) first sample index of each shard, then N
+    int replicas;                              // R: replicas serving the task
+    int rank;                                  // j: this replica's index among them
+    std::vector<std::filesystem::path> files;  // (S) shard files in index order
+    std::vector<int64_t> sizes;                // (S) samples in each shard
+    int64_t n;                                 // N: samples over all shards
   };
   using ShardKey = std::pair<size_t, size_t>;  // (task slot, shard)
 
@@ -103,9 +101,10 @@ class Loader {
   void prefetch_start();
 
   LoaderOptions options_;
-  std::vector<TaskState> tasks_;  // (T_own) the replica's tasks in option order
-  LoaderCursor cursor_;           // consumer side: after the last delivered batch
-  LoaderCursor ahead_;            // producer side: after the last produced batch
+  std::vector<TaskState> tasks_;    // (T_own) the replica's tasks in option order
+  LoaderCursor cursor_;             // consumer side: after the last delivered batch
+  LoaderCursor ahead_;              // producer side: after the last produced batch
+  std::vector<EpochOrder> orders_;  // (T_own) producer side: each task's current epoch order
   // Decoded shards, most recently used first (producer only).
   std::list<std::pair<ShardKey, std::shared_ptr<const SampleTable>>> cache_;
   std::map<ShardKey, decltype(cache_)::iterator> cache_index_;

@@ -27,8 +27,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-constexpr double kParams = 135e6;         // SmolLM2-135M
-constexpr double kPromptTokens = 200;     // typical CKF prompt
+constexpr double kParams = 135e6;      // SmolLM2-135M
+constexpr double kPromptTokens = 200;  // typical CKF prompt
 constexpr double kFlopsPerSample = 4 * kParams * kPromptTokens;
 constexpr double kGpuFlops = 0.4 * 989e12;  // assumed H200 bf16 utilisation
 
@@ -87,10 +87,10 @@ int main(int argc, char** argv) {
   const double gflops1 = sgemm_gflops(1), gflops_all = sgemm_gflops(int(std::thread::hardware_concurrency()));
   const double cpu1_rate = gflops1 * 1e9 / kFlopsPerSample, cpu_all_rate = gflops_all * 1e9 / kFlopsPerSample;
   const double gpu_rate = kGpuFlops / kFlopsPerSample;
-  std::printf("sgemm %.1f GFLOP/s on 1 thread, %.1f on %u; trainer estimate (4 N tokens = %.3g FLOP/sample): "
-              "%.3f samples/s per core, %.2f all cores, %.0f per H200 at 40%%\n",
-              gflops1, gflops_all, std::thread::hardware_concurrency(), kFlopsPerSample, cpu1_rate, cpu_all_rate,
-              gpu_rate);
+  std::printf(
+      "sgemm %.1f GFLOP/s on 1 thread, %.1f on %u; trainer estimate (4 N tokens = %.3g FLOP/sample): "
+      "%.3f samples/s per core, %.2f all cores, %.0f per H200 at 40%%\n",
+      gflops1, gflops_all, std::thread::hardware_concurrency(), kFlopsPerSample, cpu1_rate, cpu_all_rate, gpu_rate);
   std::printf("%-11s %9s %11s %11s %11s %11s %12s %12s\n", "task", "samples", "decode/s", "cold/s", "warm/s",
               "1-shard/s", "warm/H200", "warm/core");
   TaskPlacement placement = placement_round_robin({"ctr", "sequential", "rating", "topk"}, 1);
@@ -114,7 +114,8 @@ int main(int argc, char** argv) {
     std::printf("%-11s %9lld %11.0f %11.0f %11.0f %11.0f %12.0f %12.0f\n", task_name(task), (long long)total, decode,
                 cold_rate, warm_rate, small_rate, warm_rate / gpu_rate, warm_rate / cpu1_rate);
   }
-  std::printf("(warm/H200, warm/core: loader samples/s over the estimated trainer samples/s; above 1 the loader "
-              "keeps up)\n");
+  std::printf(
+      "(warm/H200, warm/core: loader samples/s over the estimated trainer samples/s; above 1 the loader "
+      "keeps up)\n");
   return 0;
 }

@@ -2,6 +2,8 @@
 // union of R = 1..4 replicas, each step's union exactly the step's window of the R = 1 stream;
 // resuming with another replica count continues that stream; only the replica's own tasks' files
 // are opened; decoded rows equal shard_read's; errors in the background thread name the shard.
+#include "io/loader.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -15,7 +17,6 @@
 #include <thread>
 
 #include "core/check.h"
-#include "io/loader.h"
 
 using namespace ckf;
 namespace fs = std::filesystem;
@@ -158,6 +159,37 @@ TEST(LoaderOrder, ReplicaPositionsPartitionTheWindow) {
     }
 }
 
+TEST(LoaderOrder, EpochOrderVisitsEverySampleOnceWindowByWindow) {
+  const std::vector<int64_t> sizes = {7, 0, 13, 1, 10, 10, 4};  // 45, one empty shard
+  for (int64_t window : {0, 1, 2, 3, 7, 9}) {
+    EpochOrder o = order_epoch(9, Task::Rating, 4, sizes, window);
+    const int64_t W = window == 0 || window > 7 ? 7 : window;
+    std::set<std::pair<int64_t, int64_t>> seen;
+    std::vector<std::set<int64_t>> shards_of_window(size_t((7 + W - 1) / W));
+    int64_t place = 0;
+    for (int64_t v = 0; v < 7; ++v) {  // places of the v-th visited shard's slot must stay in its window
+      int64_t shard = o.visit[size_t(v)];
+      for (int64_t k = 0; k < sizes[size_t(shard)]; ++k, ++place) {
+        SampleRef r = order_locate(o, place);
+        ASSERT_LT(r.row, sizes[size_t(r.shard)]);
+        seen.insert({r.shard, r.row});
+        shards_of_window[size_t(v / W)].insert(r.shard);
+      }
+    }
+    EXPECT_EQ(seen.size(), 45u) << "window " << window;
+    for (size_t w = 0; w < shards_of_window.size(); ++w)
+      for (int64_t shard : shards_of_window[w]) {
+        auto at = std::find(o.visit.begin(), o.visit.end(), shard) - o.visit.begin();
+        EXPECT_EQ(size_t(at / W), w) << "window " << window << ": shard " << shard << " read outside its window";
+      }
+    std::vector<int64_t> natural = {0, 1, 2, 3, 4, 5, 6};
+    if (W < 7) {
+      EXPECT_NE(o.visit, natural) << "window " << window << ": shards not shuffled";
+    }
+  }
+  EXPECT_NE(error_of([] { order_epoch(1, Task::Ctr, 0, {0, 0}, 0); }).find("no samples"), std::string::npos);
+}
+
 TEST(Loader, CompositionFromWeightsSumsToTheBatch) {
   auto c = loader_composition({{Task::Ctr, 1}, {Task::Rating, 2}, {Task::Topk, 1}}, 10);
   ASSERT_EQ(c.size(), 3u);
@@ -209,60 +241,89 @@ TEST(Loader, DeterministicAndSeedDependent) {
 TEST(Loader, EverySampleOncePerEpochOverTheReplicas) {
   fs::path dir = make_dataset("epoch");
   const int64_t N = 41, B = 7;  // B does not divide N: the 6th step straddles epochs 0 and 1
-  LoaderOptions o = options_for(dir, {{Task::Ctr, B}});
-  auto single = make_replicas(o, 1);
-  std::vector<std::vector<Taken>> reference = run_replicas(single, 12);  // 84 positions: 2 epochs + 2
-  for (int R = 1; R <= 4; ++R) {
-    auto replicas = make_replicas(o, R);
-    std::vector<std::vector<Taken>> steps = run_replicas(replicas, 12);
-    std::map<std::pair<int64_t, int64_t>, int> seen[2];
-    for (int s = 0; s < 12; ++s) {
-      ASSERT_EQ(steps[size_t(s)], reference[size_t(s)]) << "R " << R << " step " << s;
-      for (size_t k = 0; k < steps[size_t(s)].size(); ++k) {
-        const Taken& t = steps[size_t(s)][k];
-        ASSERT_EQ(t.position, s * B + int64_t(k)) << "R " << R << ": step's union is not its window";
-        if (t.position < 2 * N) ++seen[t.position / N][{t.shard, t.row}];
+  for (int64_t window : {0, 2}) {
+    SCOPED_TRACE("shard window " + std::to_string(window));
+    LoaderOptions o = options_for(dir, {{Task::Ctr, B}});
+    o.shard_window = window;
+    auto single = make_replicas(o, 1);
+    std::vector<std::vector<Taken>> reference = run_replicas(single, 12);  // 84 positions: 2 epochs + 2
+    for (int R = 1; R <= 4; ++R) {
+      auto replicas = make_replicas(o, R);
+      std::vector<std::vector<Taken>> steps = run_replicas(replicas, 12);
+      std::map<std::pair<int64_t, int64_t>, int> seen[2];
+      for (int s = 0; s < 12; ++s) {
+        ASSERT_EQ(steps[size_t(s)], reference[size_t(s)]) << "R " << R << " step " << s;
+        for (size_t k = 0; k < steps[size_t(s)].size(); ++k) {
+          const Taken& t = steps[size_t(s)][k];
+          ASSERT_EQ(t.position, s * B + int64_t(k)) << "R " << R << ": step's union is not its window";
+          if (t.position < 2 * N) ++seen[t.position / N][{t.shard, t.row}];
+        }
       }
+      for (auto& epoch : seen) {
+        ASSERT_EQ(int64_t(epoch.size()), N) << "R " << R;
+        for (auto& [ref, count] : epoch)
+          EXPECT_EQ(count, 1) << "R " << R << " shard " << ref.first << " row " << ref.second;
+        for (auto& [ref, count] : epoch) EXPECT_LT(ref.second, int64_t(kShardSizes[size_t(ref.first)]));
+      }
+      for (auto& l : replicas) EXPECT_EQ(l->cursor().tasks.at(0).epoch, 2);
     }
-    for (auto& epoch : seen) {
-      ASSERT_EQ(int64_t(epoch.size()), N) << "R " << R;
-      for (auto& [ref, count] : epoch) EXPECT_EQ(count, 1) << "R " << R << " shard " << ref.first << " row " << ref.second;
-      for (auto& [ref, count] : epoch) EXPECT_LT(ref.second, int64_t(kShardSizes[size_t(ref.first)]));
-    }
-    for (auto& l : replicas) EXPECT_EQ(l->cursor().tasks.at(0).epoch, 2);
+    // Epochs are different permutations.
+    std::vector<std::pair<int64_t, int64_t>> epoch_order[2];
+    for (auto& step : reference)
+      for (const Taken& t : step)
+        if (t.position < 2 * N) epoch_order[t.position / N].push_back({t.shard, t.row});
+    EXPECT_NE(epoch_order[0], epoch_order[1]);
   }
-  // Epochs are different permutations.
-  std::vector<std::pair<int64_t, int64_t>> epoch_order[2];
-  for (auto& step : reference)
-    for (const Taken& t : step)
-      if (t.position < 2 * N) epoch_order[t.position / N].push_back({t.shard, t.row});
-  EXPECT_NE(epoch_order[0], epoch_order[1]);
 }
 
 TEST(Loader, ResumingWithFewerReplicasContinuesTheStream) {
   fs::path dir = make_dataset("resize");
-  LoaderOptions o = options_for(dir, {{Task::Ctr, 8}});
-  auto single = make_replicas(o, 1);
-  std::vector<std::vector<Taken>> reference = run_replicas(single, 11);  // crosses two epoch boundaries
+  for (int64_t window : {0, 3}) {
+    SCOPED_TRACE("shard window " + std::to_string(window));
+    LoaderOptions o = options_for(dir, {{Task::Ctr, 8}});
+    o.shard_window = window;
+    auto single = make_replicas(o, 1);
+    std::vector<std::vector<Taken>> reference = run_replicas(single, 11);  // crosses two epoch boundaries
 
-  auto four = make_replicas(o, 4);
-  std::vector<std::vector<Taken>> got = run_replicas(four, 4);  // 32 of 41: mid-epoch
-  LoaderCursor cursor = four[0]->cursor();
-  for (auto& l : four) {  // every replica of the task holds the same cursor
-    EXPECT_EQ(l->cursor().step, cursor.step);
-    EXPECT_EQ(l->cursor().tasks.at(0).position, cursor.tasks.at(0).position);
+    auto four = make_replicas(o, 4);
+    std::vector<std::vector<Taken>> got = run_replicas(four, 4);  // 32 of 41: mid-epoch
+    LoaderCursor cursor = four[0]->cursor();
+    for (auto& l : four) {  // every replica of the task holds the same cursor
+      EXPECT_EQ(l->cursor().step, cursor.step);
+      EXPECT_EQ(l->cursor().tasks.at(0).position, cursor.tasks.at(0).position);
+    }
+    EXPECT_EQ(cursor.step, 4);
+    EXPECT_EQ(cursor.tasks.at(0).position, 32);
+    four.clear();
+    auto two = make_replicas(o, 2);
+    for (auto& l : two) l->seek(cursor);
+    for (auto& step : run_replicas(two, 4)) got.push_back(step);
+    cursor = two[1]->cursor();
+    auto three = make_replicas(o, 3);
+    for (auto& l : three) l->seek(cursor);
+    for (auto& step : run_replicas(three, 3)) got.push_back(step);
+    EXPECT_EQ(got, reference);
   }
-  EXPECT_EQ(cursor.step, 4);
-  EXPECT_EQ(cursor.tasks.at(0).position, 32);
-  four.clear();
-  auto two = make_replicas(o, 2);
-  for (auto& l : two) l->seek(cursor);
-  for (auto& step : run_replicas(two, 4)) got.push_back(step);
-  cursor = two[1]->cursor();
-  auto three = make_replicas(o, 3);
-  for (auto& l : three) l->seek(cursor);
-  for (auto& step : run_replicas(three, 3)) got.push_back(step);
-  EXPECT_EQ(got, reference);
+}
+
+TEST(Loader, ShardWindowDecodesEachShardOncePerEpoch) {
+  fs::path dir = make_dataset("window");
+  auto reads_over_two_epochs = [&](int64_t window) {
+    std::atomic<int> reads{0};
+    LoaderOptions o = options_for(dir, {{Task::Ctr, 6}});
+    o.shard_window = window;
+    o.cache_shards = 4;
+    ShardSource files = shard_source_files();
+    o.source.read = [&](const fs::path& f) {
+      ++reads;
+      return files.read(f);
+    };
+    Loader l(o, all_on(Task::Ctr, 1), 0);
+    while (l.cursor().tasks[0].epoch < 2) l.next();
+    return reads.load();
+  };
+  EXPECT_LE(reads_over_two_epochs(2), 10);  // 5 shards, 2 epochs, cache 2 * window
+  EXPECT_GT(reads_over_two_epochs(0), 10);  // the whole-task shuffle thrashes the same cache
 }
 
 TEST(Loader, OpensOnlyTheReplicasOwnTasks) {
@@ -338,9 +399,13 @@ TEST(Loader, CorruptShardsGiveClearErrors) {
 TEST(Loader, SeekRejectsForeignCursors) {
   fs::path dir = make_dataset("seek");
   Loader l(options_for(dir, {{Task::Ctr, 4}}), all_on(Task::Ctr, 1), 0);
-  EXPECT_NE(error_of([&] { l.seek(LoaderCursor{3, {{Task::Rating, 0, 0}}}); }).find("no entry for task ctr"),
+  EXPECT_NE(error_of([&] {
+              l.seek(LoaderCursor{3, {{Task::Rating, 0, 0}}});
+            }).find("no entry for task ctr"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { l.seek(LoaderCursor{3, {{Task::Ctr, 0, 41}}}); }).find("outside its 41 samples"),
+  EXPECT_NE(error_of([&] {
+              l.seek(LoaderCursor{3, {{Task::Ctr, 0, 41}}});
+            }).find("outside its 41 samples"),
             std::string::npos);
   l.seek(LoaderCursor{3, {{Task::Rating, 9, 9}, {Task::Ctr, 1, 40}}});  // other tasks' entries are ignored
   LoaderBatch b = l.next();
@@ -366,7 +431,7 @@ TEST(Loader, ShutsDownCleanlyMidStream) {
     Loader l(o, all_on(Task::Ctr, 1), 0);
     for (int s = 0; s < consumed; ++s) l.next();
     std::this_thread::sleep_for(std::chrono::milliseconds(20));  // let the thread fill its queue
-  }  // destroyed with a full queue or mid-read
+  }                                                              // destroyed with a full queue or mid-read
   Loader l(o, all_on(Task::Ctr, 1), 0);
   l.next();
   l.seek(l.cursor());  // a seek restarts the thread
