@@ -1,7 +1,8 @@
 // Loader throughput against the trainer's appetite. Measures, on one core (the loader's background
 // thread; the consumer only takes batches): samples/s of shard_read alone (decode), of a cold loader
 // (first epoch: every shard decoded once), of a warm one (shards cached: order + row gather), and of
-// one whose cache holds a single shard (a decode of every shard a step touches, every step).
+// one whose cache holds a single shard (a decode of every shard a step touches, every step), and
+// of one shuffling 2 shards at a time with a 4-shard cache (each shard decoded once per epoch).
 // The trainer does not exist yet, so its rate is estimated: SmolLM2-135M with a frozen base costs
 // about 4 * N * tokens FLOPs per sample (forward 2N, input gradients 2N, no weight gradients) at
 // ~200 prompt tokens, divided by the measured single-core and all-core sgemm GFLOP/s here, and by an
@@ -91,8 +92,8 @@ int main(int argc, char** argv) {
       "sgemm %.1f GFLOP/s on 1 thread, %.1f on %u; trainer estimate (4 N tokens = %.3g FLOP/sample): "
       "%.3f samples/s per core, %.2f all cores, %.0f per H200 at 40%%\n",
       gflops1, gflops_all, std::thread::hardware_concurrency(), kFlopsPerSample, cpu1_rate, cpu_all_rate, gpu_rate);
-  std::printf("%-11s %9s %11s %11s %11s %11s %12s %12s\n", "task", "samples", "decode/s", "cold/s", "warm/s",
-              "1-shard/s", "warm/H200", "warm/core");
+  std::printf("%-11s %9s %7s %10s %10s %10s %10s %10s %10s %10s\n", "task", "samples", "shards", "decode/s", "cold/s",
+              "warm/s", "1-shard/s", "window2/s", "warm/H200", "warm/core");
   TaskPlacement placement = placement_round_robin({"ctr", "sequential", "rating", "topk"}, 1);
   for (Task task : kAllTasks) {
     std::vector<fs::path> files = shard_list(dir, Split::Train, task);
@@ -111,8 +112,13 @@ int main(int argc, char** argv) {
     o.cache_shards = 1;
     Loader small(o, placement, 0);
     double small_rate = stream_rate(small, total);
-    std::printf("%-11s %9lld %11.0f %11.0f %11.0f %11.0f %12.0f %12.0f\n", task_name(task), (long long)total, decode,
-                cold_rate, warm_rate, small_rate, warm_rate / gpu_rate, warm_rate / cpu1_rate);
+    o.shard_window = 2;
+    o.cache_shards = 4;
+    Loader window(o, placement, 0);
+    double window_rate = stream_rate(window, 2 * total);
+    std::printf("%-11s %9lld %7zu %10.0f %10.0f %10.0f %10.0f %10.0f %10.0f %10.0f\n", task_name(task),
+                (long long)total, files.size(), decode, cold_rate, warm_rate, small_rate, window_rate,
+                warm_rate / gpu_rate, warm_rate / cpu1_rate);
   }
   std::printf(
       "(warm/H200, warm/core: loader samples/s over the estimated trainer samples/s; above 1 the loader "
