@@ -53,6 +53,9 @@ Loader::Loader(LoaderOptions options, const TaskPlacement& placement, int replic
   for (const LoaderTaskSpec& spec : options_.tasks) {
     CKF_CHECK(spec.global_batch >= 0,
               "loader: task " << task_name(spec.task) << " has negative batch size " << spec.global_batch);
+    CKF_CHECK(std::count_if(options_.tasks.begin(), options_.tasks.end(),
+                            [&](const LoaderTaskSpec& t) { return t.task == spec.task; }) == 1,
+              "loader: task " << task_name(spec.task) << " listed twice");
     const std::vector<int>& reps = placement.replicas_of(task_name(spec.task));
     auto at = std::find(reps.begin(), reps.end(), replica);
     if (at == reps.end()) continue;  // another replica's task: its files stay closed

@@ -410,6 +410,10 @@ TEST(Loader, SeekRejectsForeignCursors) {
               l.seek(LoaderCursor{3, {{Task::Ctr, 0, 41}}});
             }).find("outside its 41 samples"),
             std::string::npos);
+  EXPECT_NE(error_of([&] {
+              Loader(options_for(dir, {{Task::Ctr, 4}, {Task::Ctr, 2}}), all_on(Task::Ctr, 1), 0);
+            }).find("task ctr listed twice"),
+            std::string::npos);
   l.seek(LoaderCursor{3, {{Task::Rating, 9, 9}, {Task::Ctr, 1, 40}}});  // other tasks' entries are ignored
   LoaderBatch b = l.next();
   EXPECT_EQ(b.step, 3);
