@@ -76,6 +76,7 @@ SampleOptions test_options(uint64_t seed) {
   o.seq_candidates = 10;
   o.topk_candidates = 20;
   o.ctr_negatives = 2;
+  o.topk_train_negatives = 3;
   return o;
 }
 
@@ -114,7 +115,7 @@ TEST(Samples, MatchNaiveReference) {
             if (t == Task::Rating) want = 1;
             if (t == Task::Ctr && positive) want = 3, negs = 2;
             if (t == Task::Sequential && k > b) want = 1, negs = 9;
-            if (t == Task::Topk && positive) want = 1, negs = 19;
+            if (t == Task::Topk && positive) want = 1, negs = s == Split::Train ? 3 : 19;
             if (want && negs > free) {
               ++skipped;
               continue;
@@ -186,7 +187,7 @@ TEST(Samples, ShardFileRoundTripAndValidation) {
   Generated g = generate(c, Split::Valid, Task::Topk, test_options(3), 1000);
   ASSERT_EQ(g.shards.size(), 1u);
   const SampleTable& t = g.shards[0];
-  ShardInfo info{0, 3, c.num_users(), c.num_items()};
+  ShardInfo info{0, 3, c.num_users(), c.num_items(), ""};
   fs::path p = shard_path(dir, Split::Valid, Task::Topk, 0);
   EXPECT_EQ(p, dir / "valid" / "topk" / "shard-00000.h5");
   fs::create_directories(p.parent_path());
