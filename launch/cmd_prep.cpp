@@ -95,7 +95,7 @@ void write_dataset(const fs::path& dir, const Catalog& catalog, const PrepArgs& 
       });
       std::string prompt_note;
       if (prompts && ps.samples)
-        prompt_note = "; prompt tokens mean " + std::to_string(double(ps.tokens) / double(ps.samples)) + ", max " +
+        prompt_note = "; prompt tokens mean " + std::to_string(int64_t(double(ps.tokens) / double(ps.samples) + 0.5)) + ", max " +
                       std::to_string(ps.max_tokens) + ", " + std::to_string(ps.truncated) + " with history cut";
       std::cout << "prep: " << split_name(split) << "/" << task_name(task) << ": " << st.samples << " samples in "
                 << info.index << " shards" << (st.skipped ? ", " + std::to_string(st.skipped) + " targets skipped (too few negatives)" : "")

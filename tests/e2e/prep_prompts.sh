@@ -11,7 +11,8 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-small="--seq-candidates 2 --topk-candidates 2 --seed 3"
+# Every rating positive: the fixture's valid/test ratings are all below 4, and ctr/topk need positives.
+small="--seq-candidates 2 --topk-candidates 2 --seed 3 --positive-min 0.5"
 check_prompts() {  # DIR: every shard has schema 2, a tokenizer identity and prompts
   local f
   for f in "$1"/{train,valid,test}/{ctr,sequential,rating,topk}/shard-00000.h5; do

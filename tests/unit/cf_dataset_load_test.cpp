@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <list>
 
 #include "core/check.h"
 #include "io/catalog.h"
@@ -18,12 +19,15 @@ namespace {
 fs::path make_dataset(Catalog& c) {
   fs::path dir = fs::path(testing::TempDir()) / "cf_dataset_load";
   fs::remove_all(dir);
-  c = catalog_build(raw_read_movielens_latest(std::string(CKF_TEST_DATA_DIR) + "/raw/ml-latest-tiny"), {});
+  CatalogOptions co;
+  co.source = "movielens-latest";
+  c = catalog_build(raw_read_movielens_latest(std::string(CKF_TEST_DATA_DIR) + "/raw/ml-latest-tiny"), co);
   fs::create_directories(dir);
   catalog_write(c, dir / "catalog.h5");
   SampleOptions o;
   o.seed = 5;
   o.seq_candidates = o.topk_candidates = 2;
+  o.positive_min = 0.5f;  // every rating positive: the fixture's valid/test ratings are all below 4
   for (Split s : {Split::Train, Split::Valid, Split::Test})
     for (Task t : kAllTasks) {
       ShardInfo info{0, o.seed, c.num_users(), c.num_items(), ""};
@@ -36,12 +40,13 @@ fs::path make_dataset(Catalog& c) {
   return dir;
 }
 
-// All samples of (split, task), concatenated over the shard files.
-std::vector<SampleView> samples_of(const fs::path& dir, Split s, Task t, std::vector<SampleTable>& keep) {
+// All samples of (split, task), concatenated over the shard files (views into keep's tables).
+std::vector<SampleView> samples_of(const fs::path& dir, Split s, Task t, std::list<SampleTable>& keep) {
   std::vector<SampleView> out;
-  for (const fs::path& f : shard_list(dir, s, t)) keep.push_back(shard_read(f));
-  for (const SampleTable& table : keep)
+  for (const fs::path& f : shard_list(dir, s, t)) {
+    const SampleTable& table = keep.emplace_back(shard_read(f));
     for (size_t i = 0; i < table.size(); ++i) out.push_back(table.at(i));
+  }
   return out;
 }
 
@@ -72,7 +77,7 @@ TEST(CfDatasetLoad, MatchesCatalogAndShards) {
   for (Split s : {Split::Valid, Split::Test}) {
     SCOPED_TRACE(split_name(s));
     const CfEvalSplit& e = s == Split::Valid ? d.valid : d.test;
-    std::vector<SampleTable> keep;
+    std::list<SampleTable> keep;
     std::vector<SampleView> ctr = samples_of(dir, s, Task::Ctr, keep);
     ASSERT_EQ(e.ctr.size(), ctr.size());
     ASSERT_GT(ctr.size(), 0u);
