@@ -29,6 +29,14 @@ check_prompts() {  # DIR: every shard has schema 2, a tokenizer identity and pro
 grep -q "prompt tokens mean" "$work/log" || { cat "$work/log"; fail "no prompt statistics"; }
 check_prompts "$work/json"
 
+# The tokens do not depend on the number of tokenizer threads.
+"$ckf" prep --source movielens-latest --input "$fixture" --out "$work/json3" $small --threads 3 \
+  --model "$here/data/tokenizer/prompt_tokenizer.json" > /dev/null
+for f in train/rating/shard-00000.h5 valid/topk/shard-00000.h5; do
+  for run in json json3; do h5dump -g /prompt "$work/$run/$f" | sed "s#$work/$run##" > "$work/$run.dump"; done
+  cmp -s "$work/json.dump" "$work/json3.dump" || fail "$f: prompts differ between --threads 2 and 3"
+done
+
 # Without --model: ids only, schema 1 as before.
 "$ckf" prep --source movielens-latest --input "$fixture" --out "$work/plain" $small > /dev/null
 h5dump -a schema_version "$work/plain/valid/ctr/shard-00000.h5" | grep -q "(0): 1" || fail "no --model: schema not 1"
