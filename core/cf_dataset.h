@@ -1,9 +1,7 @@
 // What `ckf cf` needs from a dataset, in memory: training interactions and, per evaluation split,
 // ctr samples, top-k samples and rating samples. Training and evaluation take only this struct,
 // so they do not depend on the on-disk catalog/shard format.
-//
-// Reading a dataset directory into a CfDataset (an adapter over io/catalog.h) is NOT written yet;
-// until it is, `ckf cf` runs on the synthetic dataset of core/cf_synthetic.h (--synthetic).
+// io/cf_dataset_load.h reads a dataset directory into one; core/cf_synthetic.h makes a synthetic one.
 #pragma once
 #include <cstdint>
 #include <string>

@@ -1,6 +1,6 @@
-// The hook that turns a sample into prompt text. `ckf prep` stores samples as ids only; a renderer
-// (task templates, titles from the catalog) produces the text and marks where soft tokens go, and
-// the tokenizer stage later stores the result under /prompt in each shard.
+// The hook that turns a sample into prompt text: a renderer (task templates, titles from the
+// catalog; io/prompt_templates.h) produces the text and marks where soft tokens go, and the encoder
+// (io/prompt_encode.h) tokenizes it into the shard's /prompt group.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -20,10 +20,14 @@ struct Placeholder {
   size_t byte_length;
 };
 
+// Removing every placeholder span from text gives the text-only variant of the prompt.
 struct RenderedPrompt {
-  std::string text;                       // UTF-8 prompt, ending where the answer starts
+  std::string text;                       // UTF-8 prompt, ending where the answer starts (topk: the shared prefix)
   std::vector<Placeholder> placeholders;  // in text order
-  std::string answer;                     // expected answer text ("Yes", a title, "4"); empty if scored per candidate
+  std::string answer;                     // expected answer text ("Yes", "4", "C"); empty for topk
+  // topk: one continuation of text per candidate (its title, its placeholder, the question), each
+  // with its own answer; suffixes have no suffixes. Empty for the other tasks.
+  std::vector<RenderedPrompt> suffixes;
 };
 
 class PromptRenderer {

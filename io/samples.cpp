@@ -83,13 +83,16 @@ class NegativeSampler {
 SampleStats samples_generate(const Catalog& c, Split split, Task task, const SampleOptions& opt, size_t shard_size,
                              const std::function<void(const SampleTable&)>& emit) {
   CKF_CHECK(shard_size > 0, "shard size must be positive");
-  CKF_CHECK(opt.history_len > 0 && opt.seq_candidates > 1 && opt.topk_candidates > 1 && opt.ctr_negatives >= 0,
-            "sample options: history_len > 0, candidate counts > 1 and ctr_negatives >= 0 required");
+  CKF_CHECK(opt.history_len > 0 && opt.seq_candidates > 1 && opt.topk_candidates > 1 && opt.ctr_negatives >= 0 &&
+                opt.topk_train_negatives >= 1,
+            "sample options: history_len > 0, candidate counts > 1, ctr_negatives >= 0 and topk_train_negatives >= 1 "
+            "required");
   SampleTable table;
   table.task = task;
   table.split = split;
   table.history_len = opt.history_len;
-  table.num_candidates = task == Task::Sequential ? opt.seq_candidates : task == Task::Topk ? opt.topk_candidates : 0;
+  int32_t topk_width = split == Split::Train ? opt.topk_train_negatives + 1 : opt.topk_candidates;
+  table.num_candidates = task == Task::Sequential ? opt.seq_candidates : task == Task::Topk ? topk_width : 0;
   SampleStats stats;
   NegativeSampler negatives(c);
   std::vector<int32_t> cand;  // (num_candidates) of the sample being built

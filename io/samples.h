@@ -14,7 +14,8 @@ struct SampleOptions {
   uint64_t seed = 1;
   int32_t history_len = 10;       // most recent interactions before the target
   int32_t seq_candidates = 10;    // sequential: true next item + (seq_candidates - 1) negatives
-  int32_t topk_candidates = 100;  // topk: held-out positive + (topk_candidates - 1) negatives
+  int32_t topk_candidates = 100;  // topk (valid, test): held-out positive + (topk_candidates - 1) negatives
+  int32_t topk_train_negatives = 1;  // topk (train): the positive + this many negatives, each a Yes/No prompt
   int32_t ctr_negatives = 1;      // ctr: negatives per positive
   float positive_min = 4.0f;      // ctr and topk positives: rating >= positive_min
 };

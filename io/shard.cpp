@@ -6,6 +6,7 @@
 
 #include "core/check.h"
 #include "io/h5.h"
+#include "io/shard_prompt.h"
 
 namespace ckf {
 
@@ -29,6 +30,8 @@ void SampleTable::clear() {
   history.clear();
   history_rating.clear();
   candidates.clear();
+  has_prompts = false;
+  prompts.clear();
 }
 
 void SampleTable::push(int32_t u, int32_t t, float l, std::span<const int32_t> hist, std::span<const float> hist_rating,
@@ -76,7 +79,7 @@ std::vector<fs::path> shard_list(const fs::path& dir, Split split, Task task) {
 void shard_write(const SampleTable& t, const ShardInfo& info, const fs::path& file) {
   H5File f = H5File::create(file);
   f.set_attr("ckf_schema", std::string("shard"));
-  f.set_attr("schema_version", kShardSchemaVersion);
+  f.set_attr("schema_version", t.has_prompts ? kShardSchemaVersion : int64_t(1));
   f.set_attr("task", std::string(task_name(t.task)));
   f.set_attr("split", std::string(split_name(t.split)));
   f.set_attr("shard_index", info.index);
@@ -95,6 +98,11 @@ void shard_write(const SampleTable& t, const ShardInfo& info, const fs::path& fi
   f.write("history", t.history, {n, t.history_len});
   f.write("history_rating", t.history_rating, {n, t.history_len});
   f.write("candidates", t.candidates, {n, t.num_candidates});
+  if (t.has_prompts) {
+    CKF_CHECK(!info.tokenizer.empty(), file.string() << ": prompts without a tokenizer identity");
+    f.set_attr("tokenizer", info.tokenizer);
+    shard_prompt_write(f, t);
+  }
   f.close();
 }
 
@@ -137,8 +145,21 @@ SampleTable shard_read(const fs::path& file, ShardInfo* info_out) {
       CKF_CHECK(t.candidates[i * C + k] == -1 || item_ok(t.candidates[i * C + k]),
                 name << ": candidates[" << i << "] holds " << t.candidates[i * C + k]);
   }
+  if (f.attr_int("schema_version") >= 2 && f.has("prompt")) {
+    info.tokenizer = f.attr_string("tokenizer");
+    t.has_prompts = true;
+    shard_prompt_read(f, t, info);
+  }
   if (info_out) *info_out = info;
   return t;
+}
+
+void shard_check_tokenizer(const fs::path& file, const ShardInfo& info, const std::string& model_identity) {
+  CKF_CHECK(!info.tokenizer.empty(), file.string() << " holds no tokenized prompts (made by ckf prep without --model); "
+                                                   << "rerun ckf prep --model with the model's tokenizer");
+  CKF_CHECK(info.tokenizer == model_identity,
+            file.string() << " was tokenized with " << info.tokenizer << " but the model's tokenizer is "
+                          << model_identity << "; rerun ckf prep --model with this model");
 }
 
 }  // namespace ckf

@@ -1,9 +1,8 @@
 // `ckf cf`: trains CF embeddings (MF or LightGCN, BPR), fits the ridge rating baseline on them,
 // prints AUC / UAUC / HR@k / NDCG@k / RMSE / MAE on valid and test, and writes the embeddings file.
 //
-// Input: --synthetic (the planted-cluster dataset of core/cf_synthetic.h). --data DIR needs the
-// adapter from a dataset directory (io/catalog.h, io/shard.h) to core/cf_dataset.h, which is not
-// written yet: it is refused with a message saying so.
+// Input: --data DIR (a dataset directory made by ckf prep, read by io/cf_dataset_load.h) or
+// --synthetic (the planted-cluster dataset of core/cf_synthetic.h).
 #include <boost/program_options.hpp>
 #include <cstdio>
 #include <fstream>
@@ -13,6 +12,7 @@
 #include "core/cf_regressor.h"
 #include "core/cf_synthetic.h"
 #include "core/check.h"
+#include "io/cf_dataset_load.h"
 #include "io/cf_embeddings.h"
 #include "launch/command.h"
 
@@ -68,14 +68,15 @@ static int cf_run(const std::vector<std::string>& args) {
   CKF_CHECK(k >= 1, "--k " << k << " must be >= 1");
   cfg.model = cf_model_parse(model);
   cf_config_check(cfg);
-  CKF_CHECK(vm.count("synthetic"),
-            "--data " << data_dir << ": reading a dataset directory is not implemented yet (the catalog adapter "
-                      << "waits on io/catalog.h); use --synthetic");
-
-  CfSyntheticConfig sc;
-  sc.seed = cfg.seed;
-  CfDataset data = cf_synthetic_dataset(sc);
-  cf_dataset_check(data);
+  CfDataset data;
+  if (vm.count("synthetic")) {
+    CfSyntheticConfig sc;
+    sc.seed = cfg.seed;
+    data = cf_synthetic_dataset(sc);
+    cf_dataset_check(data);
+  } else {
+    data = cf_dataset_load(data_dir);
+  }
   std::vector<CfPair> pairs;
   std::vector<CfRatingSample> train_ratings;
   for (const CfInteraction& x : data.train) pairs.push_back({x.user, x.item}), train_ratings.push_back({x.user, x.item, x.rating});

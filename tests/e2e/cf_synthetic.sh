@@ -26,7 +26,7 @@ expect_error() {  # expect_error NEEDLE ARGS...: the command fails and stderr na
 }
 expect_error "unknown CF model 'svd'" --synthetic --model svd --out "$tmp/x.h5"
 expect_error "--dim 0" --synthetic --dim 0 --out "$tmp/x.h5"
-expect_error "not implemented yet" --data "$tmp" --out "$tmp/x.h5"
+expect_error "holds no catalog.h5" --data "$tmp" --out "$tmp/x.h5"
 expect_error "exactly one of --data DIR and --synthetic" --out "$tmp/x.h5"
 expect_error "unrecognised option" --synthetic --out "$tmp/x.h5" --bogus 1
 test ! -e "$tmp/x.h5"

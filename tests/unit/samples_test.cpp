@@ -76,6 +76,7 @@ SampleOptions test_options(uint64_t seed) {
   o.seq_candidates = 10;
   o.topk_candidates = 20;
   o.ctr_negatives = 2;
+  o.topk_train_negatives = 3;
   return o;
 }
 
@@ -114,7 +115,7 @@ TEST(Samples, MatchNaiveReference) {
             if (t == Task::Rating) want = 1;
             if (t == Task::Ctr && positive) want = 3, negs = 2;
             if (t == Task::Sequential && k > b) want = 1, negs = 9;
-            if (t == Task::Topk && positive) want = 1, negs = 19;
+            if (t == Task::Topk && positive) want = 1, negs = s == Split::Train ? 3 : 19;
             if (want && negs > free) {
               ++skipped;
               continue;
@@ -186,7 +187,7 @@ TEST(Samples, ShardFileRoundTripAndValidation) {
   Generated g = generate(c, Split::Valid, Task::Topk, test_options(3), 1000);
   ASSERT_EQ(g.shards.size(), 1u);
   const SampleTable& t = g.shards[0];
-  ShardInfo info{0, 3, c.num_users(), c.num_items()};
+  ShardInfo info{0, 3, c.num_users(), c.num_items(), ""};
   fs::path p = shard_path(dir, Split::Valid, Task::Topk, 0);
   EXPECT_EQ(p, dir / "valid" / "topk" / "shard-00000.h5");
   fs::create_directories(p.parent_path());
@@ -208,16 +209,16 @@ TEST(Samples, ShardFileRoundTripAndValidation) {
   EXPECT_EQ(shard_list(dir, Split::Valid, Task::Topk), std::vector<fs::path>{p});
   EXPECT_TRUE(shard_list(dir, Split::Test, Task::Topk).empty());
 
-  // A shard from the future is refused before anything else is read.
+  // A shard from the future (newer than kShardSchemaVersion = 2) is refused before anything else is read.
   fs::path future = dir / "future.h5";
   fs::copy_file(p, future);
   hid_t f = H5Fopen(future.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
   hid_t a = H5Aopen(f, "schema_version", H5P_DEFAULT);
-  int64_t v = 7;
+  int64_t v = kShardSchemaVersion + 1;
   H5Awrite(a, H5T_NATIVE_INT64, &v);
   H5Aclose(a);
   H5Fclose(f);
-  EXPECT_NE(error_of([&] { shard_read(future); }).find("shard schema_version 7 is newer"), std::string::npos);
+  EXPECT_NE(error_of([&] { shard_read(future); }).find("shard schema_version 3 is newer"), std::string::npos);
 
   // A candidate id past num_items.
   fs::path bad = dir / "bad.h5";
