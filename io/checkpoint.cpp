@@ -130,14 +130,14 @@ void checkpoint_load(const FoundCheckpoint& ck, const ModelIdentity& expected_mo
                      AdamW* opt, TrainState* state, int state_rank) {
   checkpoint_check_model(ck, expected_model);
   const Manifest& m = ck.manifest;
-  std::map<int, H5File> files;  // opened on first use, by rank
+  std::map<int, H5Store> files;  // opened on first use, by rank
   for (const TensorGroup& g : checkpoint_groups(params, opt)) {
     for (Param* p : g.tensors) {
       const TensorEntry* entry = manifest_find(m, g.name, p->name);
       CKF_CHECK(entry, "checkpoint " << ck.path.string() << " has no tensor '" << p->name << "' in group " << g.name);
       reshard_fill(*p, *entry, [&](const ShardRef& ref) {
         auto it = files.find(ref.rank);
-        if (it == files.end()) it = files.emplace(ref.rank, H5File::open_read(ck.path / m.files[ref.rank])).first;
+        if (it == files.end()) it = files.emplace(ref.rank, H5Store::open_read(ck.path / m.files[ref.rank])).first;
         std::vector<float> data(static_cast<size_t>(shape_numel(ref.shape)));
         CKF_CHECK(it->second.shape_of(g.name + "/" + p->name) == ref.shape,
                   it->second.path() << ": shape of '" << g.name << "/" << p->name << "' differs from the manifest");

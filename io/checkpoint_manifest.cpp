@@ -25,7 +25,7 @@ static std::string join_lines(const std::vector<std::string>& v) {
 }
 
 void manifest_write(const std::filesystem::path& path, const Manifest& m) {
-  H5File f = H5File::create(path);
+  H5Store f = H5Store::create(path);
   f.set_attr("", "magic", std::string(kCheckpointMagic));
   f.set_attr("", "kind", std::string("manifest"));
   f.set_attr("", "format_version", m.format_version);
@@ -56,7 +56,7 @@ void manifest_write(const std::filesystem::path& path, const Manifest& m) {
 }
 
 Manifest manifest_read(const std::filesystem::path& path) {
-  H5File f = H5File::open_read(path);
+  H5Store f = H5Store::open_read(path);
   const std::string magic = f.attr_str("", "magic"), kind = f.attr_str("", "kind");
   CKF_CHECK(magic == kCheckpointMagic && kind == "manifest",
             path << ": not a ckf checkpoint manifest (magic '" << magic << "', kind '" << kind << "')");

@@ -12,7 +12,7 @@ static void check_name(const std::string& what, const std::string& name) {
 
 void shard_write(const std::filesystem::path& path, int rank, int world, const std::vector<TensorGroup>& groups,
                  const TrainState& state) {
-  H5File f = H5File::create(path);
+  H5Store f = H5Store::create(path);
   f.set_attr("", "magic", std::string(kCheckpointMagic));
   f.set_attr("", "kind", std::string("shard"));
   f.set_attr("", "format_version", kCheckpointFormatVersion);
@@ -54,15 +54,15 @@ void shard_write(const std::filesystem::path& path, int rank, int world, const s
   f.close();
 }
 
-static H5File open_shard(const std::filesystem::path& path) {
-  H5File f = H5File::open_read(path);
+static H5Store open_shard(const std::filesystem::path& path) {
+  H5Store f = H5Store::open_read(path);
   CKF_CHECK(f.attr_str("", "magic") == kCheckpointMagic && f.attr_str("", "kind") == "shard",
             path << ": not a ckf checkpoint shard file");
   return f;
 }
 
 TrainState shard_read_state(const std::filesystem::path& path) {
-  H5File f = open_shard(path);
+  H5Store f = open_shard(path);
   TrainState s;
   s.step = f.attr_i64("", "step");
   s.optimizer_step = f.attr_i64("", "optimizer_step");
@@ -87,7 +87,7 @@ TrainState shard_read_state(const std::filesystem::path& path) {
 }
 
 void shard_collect_refs(const std::filesystem::path& path, int rank, std::vector<TensorEntry>& tensors) {
-  H5File f = open_shard(path);
+  H5Store f = open_shard(path);
   for (const char* group : kTensorGroups) {
     for (const std::string& name : f.list(group)) {
       const std::string ds = std::string(group) + "/" + name;

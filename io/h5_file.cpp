@@ -41,33 +41,33 @@ int64_t dataspace_count(hid_t space) {
 
 }  // namespace
 
-H5File H5File::create(const fs::path& path) {
+H5Store H5Store::create(const fs::path& path) {
   silence_hdf5();
   hid_t id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   CKF_CHECK(id >= 0, "cannot create HDF5 file " << path << " (directory missing, read-only or disk full?)");
-  return H5File(id, path);
+  return H5Store(id, path);
 }
 
-H5File H5File::open_read(const fs::path& path) {
+H5Store H5Store::open_read(const fs::path& path) {
   silence_hdf5();
   CKF_CHECK(fs::is_regular_file(path), "HDF5 file " << path << " does not exist");
   hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   CKF_CHECK(id >= 0, "cannot open " << path << " as HDF5 (truncated or not an HDF5 file)");
-  return H5File(id, path);
+  return H5Store(id, path);
 }
 
-H5File::~H5File() {
+H5Store::~H5Store() {
   if (id_ >= 0) H5Fclose(id_);
 }
 
-void H5File::close() {
+void H5Store::close() {
   CKF_CHECK(id_ >= 0, path_ << ": already closed");
   herr_t rc = H5Fclose(id_);
   id_ = -1;
   CKF_CHECK(rc >= 0, "closing HDF5 file " << path_ << " failed (disk full?)");
 }
 
-void H5File::write_raw(const std::string& name, hid_t type, const void* data, const Shape& shape) {
+void H5Store::write_raw(const std::string& name, hid_t type, const void* data, const Shape& shape) {
   const bool empty_vector = !shape.empty() && shape_numel(shape) == 0;
   Hid space = dataspace_for(shape, empty_vector);
   Hid lcpl{H5Pcreate(H5P_LINK_CREATE), H5Pclose};
@@ -79,20 +79,20 @@ void H5File::write_raw(const std::string& name, hid_t type, const void* data, co
               path_ << ": writing dataset '" << name << "' failed (disk full?)");
 }
 
-void H5File::write_f32(const std::string& name, const float* data, const Shape& shape) {
+void H5Store::write_f32(const std::string& name, const float* data, const Shape& shape) {
   write_raw(name, H5T_NATIVE_FLOAT, data, shape);
 }
-void H5File::write_bytes(const std::string& name, const std::vector<uint8_t>& v) {
+void H5Store::write_bytes(const std::string& name, const std::vector<uint8_t>& v) {
   write_raw(name, H5T_NATIVE_UINT8, v.data(), {static_cast<int64_t>(v.size())});
 }
-void H5File::write_i64(const std::string& name, const std::vector<int64_t>& v) {
+void H5Store::write_i64(const std::string& name, const std::vector<int64_t>& v) {
   write_raw(name, H5T_NATIVE_INT64, v.data(), {static_cast<int64_t>(v.size())});
 }
-void H5File::write_f64(const std::string& name, const std::vector<double>& v) {
+void H5Store::write_f64(const std::string& name, const std::vector<double>& v) {
   write_raw(name, H5T_NATIVE_DOUBLE, v.data(), {static_cast<int64_t>(v.size())});
 }
 
-Shape H5File::shape_of(const std::string& name) const {
+Shape H5Store::shape_of(const std::string& name) const {
   Hid ds{H5Dopen2(id_, name.c_str(), H5P_DEFAULT), H5Dclose};
   CKF_CHECK(ds.id >= 0, path_ << ": missing dataset '" << name << "'");
   Hid space{H5Dget_space(ds.id), H5Sclose};
@@ -103,7 +103,7 @@ Shape H5File::shape_of(const std::string& name) const {
   return Shape(dims.begin(), dims.end());
 }
 
-std::vector<char> H5File::read_raw(const std::string& name, hid_t type, size_t elem, int64_t* count) const {
+std::vector<char> H5Store::read_raw(const std::string& name, hid_t type, size_t elem, int64_t* count) const {
   Hid ds{H5Dopen2(id_, name.c_str(), H5P_DEFAULT), H5Dclose};
   CKF_CHECK(ds.id >= 0, path_ << ": missing dataset '" << name << "'");
   Hid space{H5Dget_space(ds.id), H5Sclose};
@@ -115,7 +115,7 @@ std::vector<char> H5File::read_raw(const std::string& name, hid_t type, size_t e
   return buf;
 }
 
-void H5File::read_f32(const std::string& name, float* out, int64_t n) const {
+void H5Store::read_f32(const std::string& name, float* out, int64_t n) const {
   int64_t count = 0;
   std::vector<char> buf = read_raw(name, H5T_NATIVE_FLOAT, sizeof(float), &count);
   CKF_CHECK(count == n, path_ << ": dataset '" << name << "' has " << count << " elements, expected " << n);
@@ -128,21 +128,21 @@ template <class T> static std::vector<T> to_vector(const std::vector<char>& buf)
   return v;
 }
 
-std::vector<uint8_t> H5File::read_bytes(const std::string& name) const {
+std::vector<uint8_t> H5Store::read_bytes(const std::string& name) const {
   int64_t n = 0;
   return to_vector<uint8_t>(read_raw(name, H5T_NATIVE_UINT8, sizeof(uint8_t), &n));
 }
-std::vector<int64_t> H5File::read_i64(const std::string& name) const {
+std::vector<int64_t> H5Store::read_i64(const std::string& name) const {
   int64_t n = 0;
   return to_vector<int64_t>(read_raw(name, H5T_NATIVE_INT64, sizeof(int64_t), &n));
 }
-std::vector<double> H5File::read_f64(const std::string& name) const {
+std::vector<double> H5Store::read_f64(const std::string& name) const {
   int64_t n = 0;
   return to_vector<double>(read_raw(name, H5T_NATIVE_DOUBLE, sizeof(double), &n));
 }
 
 // Strings are fixed-length, null-padded, at least one byte (HDF5 has no zero-size string type).
-void H5File::set_attr(const std::string& obj, const std::string& attr, const std::string& value) {
+void H5Store::set_attr(const std::string& obj, const std::string& attr, const std::string& value) {
   Hid type{H5Tcopy(H5T_C_S1), H5Tclose};
   H5Tset_size(type.id, std::max<size_t>(1, value.size()));
   H5Tset_strpad(type.id, H5T_STR_NULLPAD);
@@ -155,7 +155,7 @@ void H5File::set_attr(const std::string& obj, const std::string& attr, const std
   CKF_CHECK(H5Awrite(a.id, type.id, padded.data()) >= 0, path_ << ": writing attribute '" << attr << "' failed");
 }
 
-void H5File::set_attr(const std::string& obj, const std::string& attr, const std::vector<int64_t>& value) {
+void H5Store::set_attr(const std::string& obj, const std::string& attr, const std::vector<int64_t>& value) {
   Hid space = dataspace_for({static_cast<int64_t>(value.size())}, value.empty());
   Hid a{H5Acreate_by_name(id_, obj_name(obj).c_str(), attr.c_str(), H5T_NATIVE_INT64, space.id, H5P_DEFAULT,
                           H5P_DEFAULT, H5P_DEFAULT),
@@ -165,11 +165,11 @@ void H5File::set_attr(const std::string& obj, const std::string& attr, const std
     CKF_CHECK(H5Awrite(a.id, H5T_NATIVE_INT64, value.data()) >= 0, path_ << ": writing attribute '" << attr << "' failed");
 }
 
-void H5File::set_attr(const std::string& obj, const std::string& attr, int64_t value) {
+void H5Store::set_attr(const std::string& obj, const std::string& attr, int64_t value) {
   set_attr(obj, attr, std::vector<int64_t>{value});
 }
 
-std::string H5File::attr_str(const std::string& obj, const std::string& attr) const {
+std::string H5Store::attr_str(const std::string& obj, const std::string& attr) const {
   Hid a{H5Aopen_by_name(id_, obj_name(obj).c_str(), attr.c_str(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose};
   CKF_CHECK(a.id >= 0, path_ << ": missing attribute '" << attr << "' on '" << obj_name(obj) << "'");
   Hid type{H5Aget_type(a.id), H5Tclose};
@@ -181,7 +181,7 @@ std::string H5File::attr_str(const std::string& obj, const std::string& attr) co
   return s;
 }
 
-std::vector<int64_t> H5File::attr_i64s(const std::string& obj, const std::string& attr) const {
+std::vector<int64_t> H5Store::attr_i64s(const std::string& obj, const std::string& attr) const {
   Hid a{H5Aopen_by_name(id_, obj_name(obj).c_str(), attr.c_str(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose};
   CKF_CHECK(a.id >= 0, path_ << ": missing attribute '" << attr << "' on '" << obj_name(obj) << "'");
   Hid space{H5Aget_space(a.id), H5Sclose};
@@ -191,14 +191,14 @@ std::vector<int64_t> H5File::attr_i64s(const std::string& obj, const std::string
   return v;
 }
 
-int64_t H5File::attr_i64(const std::string& obj, const std::string& attr) const {
+int64_t H5Store::attr_i64(const std::string& obj, const std::string& attr) const {
   std::vector<int64_t> v = attr_i64s(obj, attr);
   CKF_CHECK(v.size() == 1, path_ << ": attribute '" << attr << "' on '" << obj_name(obj) << "' has " << v.size()
                                  << " values, expected 1");
   return v[0];
 }
 
-bool H5File::exists(const std::string& name) const {
+bool H5Store::exists(const std::string& name) const {
   // H5Lexists fails on a missing intermediate group, so walk the path.
   size_t pos = 0;
   while (true) {
@@ -209,7 +209,7 @@ bool H5File::exists(const std::string& name) const {
   }
 }
 
-std::vector<std::string> H5File::list(const std::string& group) const {
+std::vector<std::string> H5Store::list(const std::string& group) const {
   std::vector<std::string> names;
   if (!exists(group)) return names;
   Hid g{H5Gopen2(id_, group.c_str(), H5P_DEFAULT), H5Gclose};

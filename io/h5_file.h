@@ -13,13 +13,13 @@
 
 namespace ckf {
 
-class H5File {
+class H5Store {
  public:
-  static H5File create(const std::filesystem::path& path);  // truncates an existing file
-  static H5File open_read(const std::filesystem::path& path);
-  H5File(H5File&& o) noexcept : id_(o.id_), path_(std::move(o.path_)) { o.id_ = -1; }
-  H5File& operator=(H5File&&) = delete;
-  ~H5File();
+  static H5Store create(const std::filesystem::path& path);  // truncates an existing file
+  static H5Store open_read(const std::filesystem::path& path);
+  H5Store(H5Store&& o) noexcept : id_(o.id_), path_(std::move(o.path_)) { o.id_ = -1; }
+  H5Store& operator=(H5Store&&) = delete;
+  ~H5Store();
   // Closes now and reports failure (the destructor cannot); later calls are errors.
   void close();
   const std::filesystem::path& path() const { return path_; }
@@ -48,7 +48,7 @@ class H5File {
   std::vector<std::string> list(const std::string& group) const;
 
  private:
-  H5File(hid_t id, std::filesystem::path path) : id_(id), path_(std::move(path)) {}
+  H5Store(hid_t id, std::filesystem::path path) : id_(id), path_(std::move(path)) {}
   void write_raw(const std::string& name, hid_t type, const void* data, const Shape& shape);
   std::vector<char> read_raw(const std::string& name, hid_t type, size_t elem, int64_t* count) const;
 
