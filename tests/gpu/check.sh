@@ -46,13 +46,14 @@ for t in "${tests[@]}"; do
   say "test $t"
   timeout 180 "$build/tests/$t" > "$logs/$t.log" 2>&1
   rc=$?
-  passed=$(grep -c '^\[       OK \]' "$logs/$t.log")
-  failed=$(grep -c '^\[  FAILED  \] [A-Za-z]' "$logs/$t.log")
-  skipped=$(grep -c '^\[  SKIPPED \] [A-Za-z]' "$logs/$t.log")
+  # Per-test result lines end in "(N ms)"; gtest's closing lists repeat the names without it.
+  passed=$(grep -cE '^\[       OK \] .* \([0-9]+ ms\)$' "$logs/$t.log")
+  failed=$(grep -cE '^\[  FAILED  \] .* \([0-9]+ ms\)$' "$logs/$t.log")
+  skipped=$(grep -cE '^\[  SKIPPED \] .* \([0-9]+ ms\)$' "$logs/$t.log")
   # On a GPU machine a skipped CUDA test means the GPU was not usable after all: count it as failed.
   if [ $rc -ne 0 ] || [ "$skipped" -ne 0 ]; then
     status=1
-    grep -E -A3 'Failure|SKIPPED|what\(\)' "$logs/$t.log" | head -30
+    grep -E -A3 'Failure|Skipped|what\(\)' "$logs/$t.log" | head -30
   fi
   summary+=("$(printf '%-28s rc=%-3s passed=%-3s failed=%-3s skipped=%s' "$t" "$rc" "$passed" "$failed" "$skipped")")
 done
