@@ -44,7 +44,6 @@ LoraAdapter lora_adapter_create(int in, int out, const LoraSpec& spec, uint64_t 
   a.dA = Tensor::zeros({spec.r, in});
   a.dB = Tensor::zeros({out, spec.r});
   a.scale = spec.alpha / static_cast<float>(spec.r);
-  a.dropout = spec.dropout;
   a.stream = stream;
   const float bound = 1.0f / std::sqrt(static_cast<float>(in));
   rng_fill_uniform(a.A.data<float>(), a.A.numel(), -bound, bound, seed, stream);
@@ -52,17 +51,17 @@ LoraAdapter lora_adapter_create(int in, int out, const LoraSpec& spec, uint64_t 
 }
 
 void lora_forward(float* out, float* h, float* mask, const float* inp, int N, int64_t row0, const LoraAdapter& a,
-                  uint64_t dropout_seed) {
+                  float p, uint64_t dropout_seed) {
   if (N == 0) return;
   const int r = static_cast<int>(a.A.dim(0)), in = static_cast<int>(a.A.dim(1)), outd = static_cast<int>(a.B.dim(0));
   const float* x = inp;
   std::vector<float> dropped;  // (N, in)
   if (mask != nullptr) {
-    const float keep_scale = 1.0f / (1.0f - a.dropout);
+    const float keep_scale = 1.0f / (1.0f - p);
     dropped.resize(static_cast<size_t>(N) * in);
     for (int64_t i = 0; i < int64_t{N} * in; ++i) {
       uint64_t index = static_cast<uint64_t>(row0) * in + static_cast<uint64_t>(i);
-      mask[i] = rng_uniform(dropout_seed, a.stream, index) < a.dropout ? 0.0f : keep_scale;
+      mask[i] = rng_uniform(dropout_seed, a.stream, index) < p ? 0.0f : keep_scale;
       dropped[i] = inp[i] * mask[i];
     }
     x = dropped.data();

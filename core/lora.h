@@ -39,7 +39,6 @@ struct LoraAdapter {
   Tensor dA;            // (r, in) gradient, accumulated by lora_backward
   Tensor dB;            // (out, r)
   float scale = 0.0f;   // alpha / r
-  float dropout = 0.0f;
   uint64_t stream = 0;  // names this adapter's random draws (init and dropout)
 };
 
@@ -47,10 +46,10 @@ struct LoraAdapter {
 LoraAdapter lora_adapter_create(int in, int out, const LoraSpec& spec, uint64_t seed, uint64_t stream);
 
 // out (N, out) += scale * dropout(inp) A^T B^T for the rows [row0, row0 + N) of a batch.
-// h (N, r) receives A dropout(inp) for backward. mask (N, in), when non-null, turns dropout on
-// and receives the factors (0 or 1/(1-p)) applied to inp; null means evaluation (no dropout).
+// h (N, r) receives A dropout(inp) for backward. mask (N, in), when non-null, turns dropout with
+// rate p on and receives the factors (0 or 1/(1-p)) applied to inp; null means evaluation.
 void lora_forward(float* out, float* h, float* mask, const float* inp, int N, int64_t row0, const LoraAdapter& a,
-                  uint64_t dropout_seed);
+                  float p, uint64_t dropout_seed);
 
 // Accumulates dinp (N, in) += d(inp) and a.dA, a.dB += their gradients, given dout (N, out) and
 // what lora_forward saved (h, and mask or null).

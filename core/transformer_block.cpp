@@ -96,14 +96,15 @@ void proj_forward(const BlockRun& run, LoraTarget target, const Tensor& W, const
   cpu::linear_forward(out, inp, W.data<const float>(), nullptr, N, in, outd);
   if (const auto& a = lora.shared.layers[run.layer][t]) {
     lora_forward(out, shared_acts.h.data<float>(), rows_at(shared_acts.mask, 0, in), inp, N, 0, *a,
-                 run.dropout_seed);
+                 lora.shared_spec.dropout, run.dropout_seed);
   }
   for (const LoraSegment& seg : *run.segments) {
     const auto& a = multilora_task(lora, seg.task).layers[run.layer][t];
     if (!a) continue;
     const int64_t r = a->A.dim(0);
     lora_forward(out + seg.begin * outd, rows_at(task_acts.h, seg.begin, r), rows_at(task_acts.mask, seg.begin, in),
-                 inp + seg.begin * in, static_cast<int>(seg.end - seg.begin), seg.begin, *a, run.dropout_seed);
+                 inp + seg.begin * in, static_cast<int>(seg.end - seg.begin), seg.begin, *a, lora.task_spec.dropout,
+                 run.dropout_seed);
   }
 }
 

@@ -78,10 +78,6 @@ TEST(LlamaForward, DropoutOnlyInTrainingAndSeeded) {
   const float eval_plain = llama_forward(model, batch, acts, {});
   model.lora.shared_spec.dropout = 0.5f;
   model.lora.task_spec.dropout = 0.5f;
-  for (LoraSet* set : {&model.lora.shared, &model.lora.tasks.at("ctr"), &model.lora.tasks.at("seq")})
-    for (auto& layer : set->layers)
-      for (auto& a : layer)
-        if (a) a->dropout = 0.5f;
   EXPECT_EQ(llama_forward(model, batch, acts, {false, 1}), eval_plain) << "dropout must be off in evaluation";
   const float a1 = llama_forward(model, batch, acts, {true, 1});
   const float a2 = llama_forward(model, batch, acts, {true, 1});

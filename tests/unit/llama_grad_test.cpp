@@ -43,16 +43,19 @@ struct GradCase {
   bool dropout;  // replay the training masks in the reference
 };
 
+void PrintTo(const GradCase& c, std::ostream* os) {
+  PrintTo(c.cfg, os);
+  *os << (c.dropout ? " with dropout" : "");
+}
+
 class LlamaGrad : public ::testing::TestWithParam<GradCase> {};
 
 TEST_P(LlamaGrad, LoraAndSoftGradientsMatchFiniteDifferences) {
   const GradCase gc = GetParam();
   LlamaModel model = tiny_model(gc.cfg, {"ctr", "seq"}, 21);
   if (gc.dropout) {
-    for (LoraSet* set : {&model.lora.shared, &model.lora.tasks.at("ctr"), &model.lora.tasks.at("seq")})
-      for (auto& layer : set->layers)
-        for (auto& a : layer)
-          if (a) a->dropout = 0.3f;
+    model.lora.shared_spec.dropout = 0.3f;
+    model.lora.task_spec.dropout = 0.2f;
   }
   LlamaBatch batch = tiny_batch(gc.cfg, {"seq", "ctr", "ctr"}, 9);
   LlamaActs acts;

@@ -5,12 +5,23 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <ostream>
 #include <string>
 #include <tuple>
 #include <vector>
 
 #include "core/llama_model.h"
 #include "core/rng.h"
+
+namespace ckf {
+
+// Readable test names for parameterised shapes.
+inline void PrintTo(const LlamaConfig& c, std::ostream* os) {
+  *os << "V" << c.vocab << " C" << c.d_model << " L" << c.n_layers << " H" << c.n_heads << " KVH" << c.n_kv_heads
+      << " D" << c.head_dim << " F" << c.ffn << (c.tie_embeddings ? " tied" : "");
+}
+
+}  // namespace ckf
 
 namespace ckf::test {
 
