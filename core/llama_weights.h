@@ -36,7 +36,8 @@ LlamaWeights llama_weights_random(const LlamaConfig& cfg, uint64_t seed);
 
 // Takes tensors named as in Hugging Face checkpoints (model.embed_tokens.weight,
 // model.layers.N.self_attn.q_proj.weight, ..., model.norm.weight, lm_head.weight), converting
-// bf16/f16 to f32. Throws naming the tensor on a missing name, a wrong shape or dtype, or a name
+// bf16/f16 to f32; f32 tensors are used in place, so borrowed storage (a mapped file) must outlive
+// the weights. Throws naming the tensor on a missing name, a wrong shape or dtype, or a name
 // that belongs to no part of the model (a layer index beyond n_layers, say).
 LlamaWeights llama_weights_from_map(const LlamaConfig& cfg, const std::map<std::string, Tensor>& tensors);
 

@@ -2,6 +2,8 @@
 // llama_reference.h, and the input checks of the model, its weights map and its batches.
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include "core/check.h"
 #include "core/llama_model.h"
 #include "llama_reference.h"
@@ -122,6 +124,20 @@ void expect_error(const std::function<void()>& fn, const std::string& needle) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
   }
+}
+
+TEST(LoraSpecParse, TargetsAndErrors) {
+  EXPECT_EQ(lora_target_parse("q"), LoraTarget::q);
+  EXPECT_EQ(lora_target_parse("down_proj"), LoraTarget::down);
+  expect_error([] { lora_target_parse("qkv"); }, "unknown LoRA target 'qkv'");
+  LoraSpec twice{{LoraTarget::k, LoraTarget::k}, 4, 8.0f, 0.0f};
+  expect_error([&] { lora_spec_validate(twice, "shared"); }, "shared LoRA: target k_proj listed twice");
+  LoraSpec bad_p{{LoraTarget::k}, 4, 8.0f, 1.0f};
+  expect_error([&] { lora_spec_validate(bad_p, "task"); }, "task LoRA: dropout must be in [0, 1)");
+  LoraSpec bad_r{{LoraTarget::k}, 0, 8.0f, 0.0f};
+  expect_error([&] { multilora_create(tiny_config(), bad_r, test_task_spec(), {"a"}, 1); }, "rank r must be positive");
+  expect_error([&] { multilora_create(tiny_config(), test_shared_spec(), test_task_spec(), {"a", "a"}, 1); },
+               "task 'a' listed twice");
 }
 
 TEST(LlamaWeightsFromMap, AcceptsHfNamesAndConvertsBf16) {

@@ -2,6 +2,8 @@
 // against central finite differences of the double-precision reference (llama_reference.h).
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include "core/llama_model.h"
 #include "llama_reference.h"
 
