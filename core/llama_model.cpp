@@ -14,10 +14,6 @@ namespace ckf {
 
 namespace {
 
-void ensure(Tensor& t, const Shape& shape) {
-  if (t.raw() == nullptr || t.shape() != shape) t = Tensor::zeros(shape);
-}
-
 float* row_ptr(const Tensor& t, int64_t row) { return t.data<float>() + row * t.dim(t.ndim() - 1); }
 
 // Residual stream entering layer l (l == L: leaving the last layer), (N, C).
@@ -91,14 +87,14 @@ float llama_forward(const LlamaModel& model, const LlamaBatch& batch, LlamaActs&
   acts.segments = multilora_segments(model.lora, batch.tasks, T);
   acts.pos.resize(N);
   for (int i = 0; i < N; ++i) acts.pos[i] = i % T;
-  ensure(acts.resid, {L + 1, N, C});
+  buffer_ensure(acts.resid, {L + 1, N, C});
   acts.layers.resize(L);
   for (int l = 0; l < L; ++l) block_acts_resize(acts.layers[l], cfg, model.lora, l, B, T, mode.train);
-  ensure(acts.lnf, {N, C});
-  ensure(acts.lnf_rstd, {N});
-  ensure(acts.sel, {M, C});
-  ensure(acts.logits, {M, V});
-  ensure(acts.losses, {M});
+  buffer_ensure(acts.lnf, {N, C});
+  buffer_ensure(acts.lnf_rstd, {N});
+  buffer_ensure(acts.sel, {M, C});
+  buffer_ensure(acts.logits, {M, V});
+  buffer_ensure(acts.losses, {M});
 
   // Embeddings; padding rows look up token 0 (their values never reach a real row).
   std::vector<int32_t> ids(batch.tokens);
@@ -146,9 +142,9 @@ void llama_backward(LlamaModel& model, const LlamaBatch& batch, LlamaActs& acts,
   CKF_CHECK(acts.logits.raw() != nullptr && acts.logits.shape() == Shape({M, V}) &&
                 acts.resid.shape() == Shape({L + 1, N, C}),
             "llama_backward: activations do not come from a forward of this batch");
-  ensure(acts.dresid, {N, C});
-  ensure(acts.dsel, {M, C});
-  ensure(acts.dlogits, {M, V});
+  buffer_ensure(acts.dresid, {N, C});
+  buffer_ensure(acts.dsel, {M, C});
+  buffer_ensure(acts.dlogits, {M, V});
   block_scratch_resize(acts.scratch, cfg, N);
 
   std::vector<int32_t> targets = output_targets(batch);
@@ -180,7 +176,7 @@ void llama_backward(LlamaModel& model, const LlamaBatch& batch, LlamaActs& acts,
   // The embedding table is frozen: only the soft-token vectors receive the input gradient.
   if (d_soft != nullptr) {
     const int64_t S = static_cast<int64_t>(batch.soft.size());
-    ensure(*d_soft, {S, C});
+    buffer_ensure(*d_soft, {S, C});
     for (int64_t i = 0; i < S; ++i)
       std::memcpy(row_ptr(*d_soft, i), row_ptr(acts.dresid, int64_t(batch.soft[i].seq) * T + batch.soft[i].pos),
                   sizeof(float) * C);

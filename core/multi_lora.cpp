@@ -9,8 +9,9 @@ namespace ckf {
 
 namespace {
 
-// (in, out) of the linear layer a target names.
-std::pair<int, int> target_dims(const LlamaConfig& cfg, LoraTarget t) {
+}  // namespace
+
+std::pair<int, int> lora_target_dims(const LlamaConfig& cfg, LoraTarget t) {
   const int C = cfg.d_model, QD = cfg.n_heads * cfg.head_dim, KVD = cfg.n_kv_heads * cfg.head_dim;
   switch (t) {
     case LoraTarget::q: return {C, QD};
@@ -22,13 +23,15 @@ std::pair<int, int> target_dims(const LlamaConfig& cfg, LoraTarget t) {
   CKF_FAIL("unknown LoRA target " << static_cast<int>(t));
 }
 
+namespace {
+
 LoraSet lora_set_create(const LlamaConfig& cfg, const LoraSpec& spec, const std::string& set_name, uint64_t seed) {
   LoraSet set;
   set.layers.resize(cfg.n_layers);
   const uint64_t set_stream = rng_hash_string(set_name.c_str());
   for (int l = 0; l < cfg.n_layers; ++l) {
     for (LoraTarget t : spec.targets) {
-      auto [in, out] = target_dims(cfg, t);
+      auto [in, out] = lora_target_dims(cfg, t);
       uint64_t stream = rng_mix(set_stream + static_cast<uint64_t>(l) * kLoraTargets + static_cast<uint64_t>(t));
       set.layers[l][static_cast<int>(t)] = lora_adapter_create(in, out, spec, seed, stream);
     }

@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/llama_config.h"
@@ -25,6 +26,9 @@ struct MultiLora {
   LoraSet shared;
   std::map<std::string, LoraSet> tasks;  // the tasks this instance holds
 };
+
+// (in, out) of the linear layer a target names.
+std::pair<int, int> lora_target_dims(const LlamaConfig& cfg, LoraTarget t);
 
 // Adapter A matrices depend only on (seed, set name, layer, target): replicas holding different
 // task subsets agree on every adapter they share.

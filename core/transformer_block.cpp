@@ -14,28 +14,18 @@ namespace ckf {
 
 namespace {
 
-void ensure(Tensor& t, const Shape& shape) {
-  if (t.raw() == nullptr || t.shape() != shape) t = Tensor::zeros(shape);
-}
-
 int ti(LoraTarget t) { return static_cast<int>(t); }
 
 void zero(Tensor& t) { std::memset(t.raw(), 0, t.nbytes()); }
-
-int proj_in_dim(const LlamaConfig& c, LoraTarget t) {
-  if (t == LoraTarget::o) return c.n_heads * c.head_dim;
-  if (t == LoraTarget::down) return c.ffn;
-  return c.d_model;
-}
 
 void lora_acts_resize(LoraActs& a, const LoraSpec& spec, bool present, int N, int in, bool train) {
   if (!present) {
     a = LoraActs{};
     return;
   }
-  ensure(a.h, {N, spec.r});
+  buffer_ensure(a.h, {N, spec.r});
   if (train && spec.dropout > 0.0f) {
-    ensure(a.mask, {N, in});
+    buffer_ensure(a.mask, {N, in});
   } else {
     a.mask = Tensor{};
   }
@@ -52,25 +42,29 @@ float* rows_at(const Tensor& t, int64_t row, int64_t width) {
 
 }  // namespace
 
+void buffer_ensure(Tensor& t, const Shape& shape) {
+  if (t.raw() == nullptr || t.shape() != shape) t = Tensor::zeros(shape);
+}
+
 void block_acts_resize(LayerActs& a, const LlamaConfig& c, const MultiLora& lora, int layer, int B, int T,
                        bool train) {
   const int N = B * T, C = c.d_model, QD = c.n_heads * c.head_dim, KVD = c.n_kv_heads * c.head_dim, F = c.ffn;
-  ensure(a.ln1, {N, C});
-  ensure(a.ln1_rstd, {N});
-  ensure(a.q, {N, QD});
-  ensure(a.k, {N, KVD});
-  ensure(a.v, {N, KVD});
-  ensure(a.att, {B, c.n_heads, T, T});
-  ensure(a.atty, {N, QD});
-  ensure(a.x_mid, {N, C});
-  ensure(a.ln2, {N, C});
-  ensure(a.ln2_rstd, {N});
-  ensure(a.gate, {N, F});
-  ensure(a.up, {N, F});
-  ensure(a.act, {N, F});
+  buffer_ensure(a.ln1, {N, C});
+  buffer_ensure(a.ln1_rstd, {N});
+  buffer_ensure(a.q, {N, QD});
+  buffer_ensure(a.k, {N, KVD});
+  buffer_ensure(a.v, {N, KVD});
+  buffer_ensure(a.att, {B, c.n_heads, T, T});
+  buffer_ensure(a.atty, {N, QD});
+  buffer_ensure(a.x_mid, {N, C});
+  buffer_ensure(a.ln2, {N, C});
+  buffer_ensure(a.ln2_rstd, {N});
+  buffer_ensure(a.gate, {N, F});
+  buffer_ensure(a.up, {N, F});
+  buffer_ensure(a.act, {N, F});
   for (int t = 0; t < kLoraTargets; ++t) {
     const auto target = static_cast<LoraTarget>(t);
-    const int in = proj_in_dim(c, target);
+    const int in = lora_target_dims(c, target).first;
     lora_acts_resize(a.lora_shared[t], lora.shared_spec, lora.shared.layers[layer][t].has_value(), N, in, train);
     lora_acts_resize(a.lora_task[t], lora.task_spec, spec_has(lora.task_spec, target), N, in, train);
   }
@@ -78,15 +72,15 @@ void block_acts_resize(LayerActs& a, const LlamaConfig& c, const MultiLora& lora
 
 void block_scratch_resize(BlockScratch& s, const LlamaConfig& c, int N) {
   const int C = c.d_model, QD = c.n_heads * c.head_dim, KVD = c.n_kv_heads * c.head_dim, F = c.ffn;
-  ensure(s.dx_mid, {N, C});
-  ensure(s.dln, {N, C});
-  ensure(s.datty, {N, QD});
-  ensure(s.dq, {N, QD});
-  ensure(s.dk, {N, KVD});
-  ensure(s.dv, {N, KVD});
-  ensure(s.dact, {N, F});
-  ensure(s.dgate, {N, F});
-  ensure(s.dup, {N, F});
+  buffer_ensure(s.dx_mid, {N, C});
+  buffer_ensure(s.dln, {N, C});
+  buffer_ensure(s.datty, {N, QD});
+  buffer_ensure(s.dq, {N, QD});
+  buffer_ensure(s.dk, {N, KVD});
+  buffer_ensure(s.dv, {N, KVD});
+  buffer_ensure(s.dact, {N, F});
+  buffer_ensure(s.dgate, {N, F});
+  buffer_ensure(s.dup, {N, F});
 }
 
 void proj_forward(const BlockRun& run, LoraTarget target, const Tensor& W, const MultiLora& lora, float* out,

@@ -66,6 +66,10 @@ struct BlockRun {
   uint64_t dropout_seed;
 };
 
+// Reallocates t (zeroed, f32) unless it already has this shape: activation buffers are kept
+// across steps and only change when the batch shape does.
+void buffer_ensure(Tensor& t, const Shape& shape);
+
 // Sizes acts and scratch for (B, T) and the adapters present; no-op when already sized.
 void block_acts_resize(LayerActs& acts, const LlamaConfig& cfg, const MultiLora& lora, int layer, int B, int T,
                        bool train);
