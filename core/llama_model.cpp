@@ -17,7 +17,9 @@ namespace {
 float* row_ptr(const Tensor& t, int64_t row) { return t.data<float>() + row * t.dim(t.ndim() - 1); }
 
 // Residual stream entering layer l (l == L: leaving the last layer), (N, C).
-float* resid_at(const LlamaActs& acts, int l) { return acts.resid.data<float>() + l * acts.resid.dim(1) * acts.resid.dim(2); }
+float* resid_at(const LlamaActs& acts, int l) {
+  return acts.resid.data<float>() + l * acts.resid.dim(1) * acts.resid.dim(2);
+}
 
 std::vector<int32_t> output_targets(const LlamaBatch& batch) {
   std::vector<int32_t> targets;
@@ -36,15 +38,16 @@ void llama_batch_validate(const LlamaConfig& cfg, const LlamaBatch& b) {
   CKF_CHECK(b.T <= cfg.max_seq, "batch: T=" << b.T << " exceeds the model's max_seq " << cfg.max_seq);
   CKF_CHECK(b.tokens.size() == size_t(b.B) * b.T,
             "batch: tokens has " << b.tokens.size() << " entries, expected B*T = " << b.B * b.T);
-  CKF_CHECK(b.lengths.size() == size_t(b.B), "batch: lengths has " << b.lengths.size() << " entries, expected B=" << b.B);
+  CKF_CHECK(b.lengths.size() == size_t(b.B),
+            "batch: lengths has " << b.lengths.size() << " entries, expected B=" << b.B);
   CKF_CHECK(b.tasks.size() == size_t(b.B), "batch: tasks has " << b.tasks.size() << " entries, expected B=" << b.B);
   for (int s = 0; s < b.B; ++s) {
     CKF_CHECK(b.lengths[s] >= 1 && b.lengths[s] <= b.T,
               "batch: lengths[" << s << "] = " << b.lengths[s] << " outside [1, " << b.T << "]");
     for (int t = 0; t < b.lengths[s]; ++t) {
       int32_t id = b.tokens[size_t(s) * b.T + t];
-      CKF_CHECK(id >= 0 && id < cfg.vocab,
-                "batch: token id " << id << " at sequence " << s << " position " << t << " outside vocab " << cfg.vocab);
+      CKF_CHECK(id >= 0 && id < cfg.vocab, "batch: token id " << id << " at sequence " << s << " position " << t
+                                                              << " outside vocab " << cfg.vocab);
     }
   }
   auto check_pos = [&](const char* field, size_t i, int seq, int pos) {

@@ -52,23 +52,23 @@ void llama_batch_validate(const LlamaConfig& cfg, const LlamaBatch& batch);
 
 // Everything forward keeps for backward, and backward's buffers. N = B*T.
 struct LlamaActs {
-  std::vector<int32_t> pos;         // (N) position of each row
+  std::vector<int32_t> pos;  // (N) position of each row
   std::vector<LoraSegment> segments;
   bool train = false;
   uint64_t dropout_seed = 0;
-  Tensor resid;                     // (L+1, N, C) residual stream entering each layer, [L] leaving the last
-  std::vector<LayerActs> layers;    // (L)
-  Tensor lnf;                       // (N, C) final rmsnorm
-  Tensor lnf_rstd;                  // (N)
-  Tensor sel;                       // (M, C) lnf rows at the requested positions
-  Tensor logits;                    // (M, V)
-  Tensor losses;                    // (M) per-row cross-entropy, 0 for ignored rows
-  float loss = 0.0f;                // mean over rows with a target
-  int loss_rows = 0;                // rows with a target
+  Tensor resid;                   // (L+1, N, C) residual stream entering each layer, [L] leaving the last
+  std::vector<LayerActs> layers;  // (L)
+  Tensor lnf;                     // (N, C) final rmsnorm
+  Tensor lnf_rstd;                // (N)
+  Tensor sel;                     // (M, C) lnf rows at the requested positions
+  Tensor logits;                  // (M, V)
+  Tensor losses;                  // (M) per-row cross-entropy, 0 for ignored rows
+  float loss = 0.0f;              // mean over rows with a target
+  int loss_rows = 0;              // rows with a target
   // Backward buffers.
-  Tensor dresid;                    // (N, C)
-  Tensor dsel;                      // (M, C)
-  Tensor dlogits;                   // (M, V)
+  Tensor dresid;   // (N, C)
+  Tensor dsel;     // (M, C)
+  Tensor dlogits;  // (M, V)
   BlockScratch scratch;
 };
 

@@ -71,15 +71,15 @@ LlamaWeights llama_weights_from_map(const LlamaConfig& cfg, const std::map<std::
   std::set<std::string> used;
   for (const WeightSlot& s : weight_slots(cfg, w)) {
     auto it = tensors.find(s.name);
-    CKF_CHECK(it != tensors.end(), "model weights: missing tensor '" << s.name << "' (expected shape "
-                                                                      << shape_str(s.shape) << ")");
+    CKF_CHECK(it != tensors.end(),
+              "model weights: missing tensor '" << s.name << "' (expected shape " << shape_str(s.shape) << ")");
     const Tensor& t = it->second;
     CKF_CHECK(t.shape() == s.shape, "model weights: tensor '" << s.name << "' has shape " << shape_str(t.shape())
-                                                               << ", expected " << shape_str(s.shape));
+                                                              << ", expected " << shape_str(s.shape));
     CKF_CHECK(t.device() == Device::cpu, "model weights: tensor '" << s.name << "' is not in host memory");
-    CKF_CHECK(t.dtype() == DType::f32 || t.dtype() == DType::bf16 || t.dtype() == DType::f16,
-              "model weights: tensor '" << s.name << "' has dtype " << dtype_name(t.dtype())
-                                        << ", expected a floating type");
+    CKF_CHECK(
+        t.dtype() == DType::f32 || t.dtype() == DType::bf16 || t.dtype() == DType::f16,
+        "model weights: tensor '" << s.name << "' has dtype " << dtype_name(t.dtype()) << ", expected a floating type");
     *s.dst = t.dtype() == DType::f32 ? t : t.to(DType::f32);
     used.insert(s.name);
   }
@@ -87,9 +87,9 @@ LlamaWeights llama_weights_from_map(const LlamaConfig& cfg, const std::map<std::
     // Some tied checkpoints still store lm_head.weight; it must then be the embedding's shape.
     auto it = tensors.find("lm_head.weight");
     if (it != tensors.end()) {
-      CKF_CHECK(it->second.shape() == w.embedding.shape(),
-                "model weights: tied lm_head.weight has shape " << shape_str(it->second.shape())
-                                                                << ", expected " << shape_str(w.embedding.shape()));
+      CKF_CHECK(it->second.shape() == w.embedding.shape(), "model weights: tied lm_head.weight has shape "
+                                                               << shape_str(it->second.shape()) << ", expected "
+                                                               << shape_str(w.embedding.shape()));
       used.insert(it->first);
     }
     w.lm_head = w.embedding;
@@ -98,7 +98,7 @@ LlamaWeights llama_weights_from_map(const LlamaConfig& cfg, const std::map<std::
     // Rotary frequencies are recomputed from rope_theta, never read.
     if (used.count(name) || name.ends_with("rotary_emb.inv_freq")) continue;
     CKF_FAIL("model weights: unexpected tensor '" << name << "' " << t.describe() << " for a model with "
-                                                   << cfg.n_layers << " layers");
+                                                  << cfg.n_layers << " layers");
   }
   for (const WeightSlot& s : weight_slots(cfg, w)) {
     const float* x = s.dst->data<const float>();

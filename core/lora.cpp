@@ -10,8 +10,8 @@
 namespace ckf {
 
 namespace {
-constexpr const char* kTargetNames[kLoraTargets] = {"q_proj", "k_proj", "v_proj", "o_proj",
-                                                   "gate_proj", "up_proj", "down_proj"};
+constexpr const char* kTargetNames[kLoraTargets] = {"q_proj",    "k_proj",  "v_proj",   "o_proj",
+                                                    "gate_proj", "up_proj", "down_proj"};
 }
 
 const char* lora_target_name(LoraTarget t) { return kTargetNames[static_cast<int>(t)]; }

@@ -7,18 +7,21 @@
 
 namespace ckf {
 
-namespace {
-
-}  // namespace
-
 std::pair<int, int> lora_target_dims(const LlamaConfig& cfg, LoraTarget t) {
   const int C = cfg.d_model, QD = cfg.n_heads * cfg.head_dim, KVD = cfg.n_kv_heads * cfg.head_dim;
   switch (t) {
-    case LoraTarget::q: return {C, QD};
-    case LoraTarget::k: case LoraTarget::v: return {C, KVD};
-    case LoraTarget::o: return {QD, C};
-    case LoraTarget::gate: case LoraTarget::up: return {C, cfg.ffn};
-    case LoraTarget::down: return {cfg.ffn, C};
+    case LoraTarget::q:
+      return {C, QD};
+    case LoraTarget::k:
+    case LoraTarget::v:
+      return {C, KVD};
+    case LoraTarget::o:
+      return {QD, C};
+    case LoraTarget::gate:
+    case LoraTarget::up:
+      return {C, cfg.ffn};
+    case LoraTarget::down:
+      return {cfg.ffn, C};
   }
   CKF_FAIL("unknown LoRA target " << static_cast<int>(t));
 }
@@ -49,8 +52,8 @@ void set_params(LoraSet& set, const std::string& prefix, std::vector<LoraParam>&
       auto& a = set.layers[l][t];
       if (!a) continue;
       const auto target = static_cast<LoraTarget>(t);
-      std::string base = prefix + ".model.layers." + std::to_string(l) + "." + target_module(target) + "." +
-                         lora_target_name(target);
+      std::string base =
+          prefix + ".model.layers." + std::to_string(l) + "." + target_module(target) + "." + lora_target_name(target);
       out.push_back({base + ".lora_A.weight", a->A, a->dA});
       out.push_back({base + ".lora_B.weight", a->B, a->dB});
     }
@@ -81,8 +84,8 @@ const LoraSet& multilora_task(const MultiLora& lora, const std::string& task) {
   if (it == lora.tasks.end()) {
     std::string held;
     for (const auto& [name, set] : lora.tasks) held += (held.empty() ? "" : ", ") + name;
-    CKF_FAIL("Multi-LoRA: no adapters for task '" << task << "' in this instance (holds: "
-                                                  << (held.empty() ? "none" : held) << ")");
+    CKF_FAIL("Multi-LoRA: no adapters for task '"
+             << task << "' in this instance (holds: " << (held.empty() ? "none" : held) << ")");
   }
   return it->second;
 }

@@ -46,8 +46,7 @@ void buffer_ensure(Tensor& t, const Shape& shape) {
   if (t.raw() == nullptr || t.shape() != shape) t = Tensor::zeros(shape);
 }
 
-void block_acts_resize(LayerActs& a, const LlamaConfig& c, const MultiLora& lora, int layer, int B, int T,
-                       bool train) {
+void block_acts_resize(LayerActs& a, const LlamaConfig& c, const MultiLora& lora, int layer, int B, int T, bool train) {
   const int N = B * T, C = c.d_model, QD = c.n_heads * c.head_dim, KVD = c.n_kv_heads * c.head_dim, F = c.ffn;
   buffer_ensure(a.ln1, {N, C});
   buffer_ensure(a.ln1_rstd, {N});
@@ -168,8 +167,8 @@ void block_out_forward(const BlockRun& run, const LlamaLayerWeights& w, const Mu
   for (int64_t i = 0; i < int64_t{N} * C; ++i) x_out[i] += x_mid[i];
 }
 
-void block_backward(const BlockRun& run, const LlamaLayerWeights& w, MultiLora& lora, const float* x_in,
-                    float* dresid, LayerActs& a, BlockScratch& s) {
+void block_backward(const BlockRun& run, const LlamaLayerWeights& w, MultiLora& lora, const float* x_in, float* dresid,
+                    LayerActs& a, BlockScratch& s) {
   const LlamaConfig& c = *run.cfg;
   const int N = run.B * run.T, C = c.d_model;
   float* dx_mid = s.dx_mid.data<float>();

@@ -97,7 +97,7 @@ void block_out_forward(const BlockRun& run, const LlamaLayerWeights& w, const Mu
                        float* x_out, LayerActs& acts);
 
 // dresid (N, C): on entry d x_out, on exit d x_in. Accumulates adapter gradients.
-void block_backward(const BlockRun& run, const LlamaLayerWeights& w, MultiLora& lora, const float* x_in,
-                    float* dresid, LayerActs& acts, BlockScratch& s);
+void block_backward(const BlockRun& run, const LlamaLayerWeights& w, MultiLora& lora, const float* x_in, float* dresid,
+                    LayerActs& acts, BlockScratch& s);
 
 }  // namespace ckf

@@ -1,8 +1,9 @@
 // KV-cache decoding: logits of one token at a time equal those of a full forward over the prefix.
+#include "core/llama_decode.h"
+
 #include <gtest/gtest.h>
 
 #include "core/check.h"
-#include "core/llama_decode.h"
 #include "llama_reference.h"
 
 namespace ckf::test {

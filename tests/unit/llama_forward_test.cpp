@@ -136,8 +136,11 @@ TEST(LoraSpecParse, TargetsAndErrors) {
   expect_error([&] { lora_spec_validate(bad_p, "task"); }, "task LoRA: dropout must be in [0, 1)");
   LoraSpec bad_r{{LoraTarget::k}, 0, 8.0f, 0.0f};
   expect_error([&] { multilora_create(tiny_config(), bad_r, test_task_spec(), {"a"}, 1); }, "rank r must be positive");
-  expect_error([&] { multilora_create(tiny_config(), test_shared_spec(), test_task_spec(), {"a", "a"}, 1); },
-               "task 'a' listed twice");
+  expect_error(
+      [&] {
+        multilora_create(tiny_config(), test_shared_spec(), test_task_spec(), {"a", "a"}, 1);
+      },
+      "task 'a' listed twice");
 }
 
 TEST(LlamaWeightsFromMap, AcceptsHfNamesAndConvertsBf16) {
@@ -164,12 +167,14 @@ TEST(LlamaWeightsFromMap, ClearErrors) {
   LlamaWeights w = llama_weights_random(cfg, 4);
   auto missing = weights_as_map(w, true);
   missing.erase("model.layers.1.self_attn.v_proj.weight");
-  expect_error([&] { llama_weights_from_map(cfg, missing); }, "missing tensor 'model.layers.1.self_attn.v_proj.weight'");
+  expect_error([&] { llama_weights_from_map(cfg, missing); },
+               "missing tensor 'model.layers.1.self_attn.v_proj.weight'");
   auto no_head = weights_as_map(w, false);
   expect_error([&] { llama_weights_from_map(cfg, no_head); }, "'lm_head.weight'");
   auto bad_shape = weights_as_map(w, true);
   bad_shape["model.layers.0.mlp.down_proj.weight"] = w.layers[0].w_up;
-  expect_error([&] { llama_weights_from_map(cfg, bad_shape); }, "'model.layers.0.mlp.down_proj.weight' has shape [40, 24]");
+  expect_error([&] { llama_weights_from_map(cfg, bad_shape); },
+               "'model.layers.0.mlp.down_proj.weight' has shape [40, 24]");
   auto extra = weights_as_map(w, true);
   extra["model.layers.2.mlp.up_proj.weight"] = w.layers[0].w_up;
   expect_error([&] { llama_weights_from_map(cfg, extra); }, "unexpected tensor 'model.layers.2.mlp.up_proj.weight'");

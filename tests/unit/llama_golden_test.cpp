@@ -87,7 +87,8 @@ TEST(LlamaGolden, LogitsMatchTransformers) {
     for (int v = 0; v < V; ++v) {
       const float want = expected.data<const float>()[t * V + v];
       // fp32 model against float64 transformers: 1e-5 of the logit scale.
-      ASSERT_NEAR(acts.logits.data<const float>()[t * V + v], want, 1e-5f * scale) << "position " << t << " token " << v;
+      ASSERT_NEAR(acts.logits.data<const float>()[t * V + v], want, 1e-5f * scale)
+          << "position " << t << " token " << v;
       ASSERT_NEAR(step[v], want, 1e-5f * scale) << "decode, position " << t << " token " << v;
     }
   }

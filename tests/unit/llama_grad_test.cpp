@@ -36,8 +36,7 @@ void expect_grad_close(const std::string& what, const float* analytic, const Vec
   }
   EXPECT_GT(scale, 0.0) << what << ": gradient is zero everywhere, the check would be vacuous";
   EXPECT_LE(err, tol_rel * scale + 1e-7) << what << " worst entry " << worst << ": analytic " << analytic[worst]
-                                         << " vs finite difference " << numeric[worst] << " (max |fd| " << scale
-                                         << ")";
+                                         << " vs finite difference " << numeric[worst] << " (max |fd| " << scale << ")";
 }
 
 struct GradCase {

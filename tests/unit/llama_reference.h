@@ -40,8 +40,8 @@ using AdapterKey = std::tuple<std::string, int, int>;
 
 struct RefModel {
   LlamaConfig cfg;
-  Vec emb, norm, lm_head;                                      // (V, C), (C), (V, C)
-  std::vector<std::map<std::string, Vec>> layers;              // name -> weight
+  Vec emb, norm, lm_head;                          // (V, C), (C), (V, C)
+  std::vector<std::map<std::string, Vec>> layers;  // name -> weight
   std::map<AdapterKey, RefAdapter> adapters;
 };
 
@@ -57,16 +57,22 @@ inline RefModel ref_from_model(const LlamaModel& m) {
   r.norm = to_vec(m.weights.norm);
   r.lm_head = to_vec(m.weights.lm_head);
   for (const LlamaLayerWeights& w : m.weights.layers) {
-    r.layers.push_back({{"attn_norm", to_vec(w.attn_norm)}, {"q", to_vec(w.wq)},        {"k", to_vec(w.wk)},
-                        {"v", to_vec(w.wv)},                {"o", to_vec(w.wo)},        {"mlp_norm", to_vec(w.mlp_norm)},
-                        {"gate", to_vec(w.w_gate)},         {"up", to_vec(w.w_up)},     {"down", to_vec(w.w_down)}});
+    r.layers.push_back({{"attn_norm", to_vec(w.attn_norm)},
+                        {"q", to_vec(w.wq)},
+                        {"k", to_vec(w.wk)},
+                        {"v", to_vec(w.wv)},
+                        {"o", to_vec(w.wo)},
+                        {"mlp_norm", to_vec(w.mlp_norm)},
+                        {"gate", to_vec(w.w_gate)},
+                        {"up", to_vec(w.w_up)},
+                        {"down", to_vec(w.w_down)}});
   }
   auto add_set = [&](const std::string& name, const LoraSet& set) {
     for (size_t l = 0; l < set.layers.size(); ++l)
       for (int t = 0; t < kLoraTargets; ++t)
         if (const auto& a = set.layers[l][t])
-          r.adapters[{name, int(l), t}] = {to_vec(a->A), to_vec(a->B), int(a->A.dim(0)), int(a->A.dim(1)),
-                                           int(a->B.dim(0)), double(a->scale)};
+          r.adapters[{name, int(l), t}] = {to_vec(a->A),     to_vec(a->B),     int(a->A.dim(0)),
+                                           int(a->A.dim(1)), int(a->B.dim(0)), double(a->scale)};
   };
   add_set("shared", m.lora.shared);
   for (const auto& [name, set] : m.lora.tasks) add_set(name, set);
@@ -140,8 +146,7 @@ struct RefResult {
 };
 
 // soft (S*C) in double so finite differences can perturb it.
-inline RefResult ref_forward(const RefModel& m, const LlamaBatch& batch, const Vec& soft,
-                             const RefMasks& masks = {}) {
+inline RefResult ref_forward(const RefModel& m, const LlamaBatch& batch, const Vec& soft, const RefMasks& masks = {}) {
   const LlamaConfig& c = m.cfg;
   const int C = c.d_model, H = c.n_heads, KVH = c.n_kv_heads, D = c.head_dim, F = c.ffn;
   std::vector<Mat> final_rows(batch.B);  // per sequence: (len, C) after the final norm
@@ -218,16 +223,34 @@ inline RefResult ref_forward(const RefModel& m, const LlamaBatch& batch, const V
 
 inline LlamaConfig tiny_config() {
   LlamaConfig c;
-  c.vocab = 37; c.d_model = 24; c.n_layers = 2; c.n_heads = 4; c.n_kv_heads = 2; c.head_dim = 6; c.ffn = 40;
-  c.rms_eps = 1e-5f; c.rope_theta = 10000.0f; c.tie_embeddings = false; c.max_seq = 16;
+  c.vocab = 37;
+  c.d_model = 24;
+  c.n_layers = 2;
+  c.n_heads = 4;
+  c.n_kv_heads = 2;
+  c.head_dim = 6;
+  c.ffn = 40;
+  c.rms_eps = 1e-5f;
+  c.rope_theta = 10000.0f;
+  c.tie_embeddings = false;
+  c.max_seq = 16;
   return c;
 }
 
 // Odd sizes, a single KV head, tied embeddings, head_dim != d_model / n_heads.
 inline LlamaConfig odd_config() {
   LlamaConfig c;
-  c.vocab = 29; c.d_model = 15; c.n_layers = 3; c.n_heads = 3; c.n_kv_heads = 1; c.head_dim = 4; c.ffn = 19;
-  c.rms_eps = 1e-6f; c.rope_theta = 500.0f; c.tie_embeddings = true; c.max_seq = 16;
+  c.vocab = 29;
+  c.d_model = 15;
+  c.n_layers = 3;
+  c.n_heads = 3;
+  c.n_kv_heads = 1;
+  c.head_dim = 4;
+  c.ffn = 19;
+  c.rms_eps = 1e-6f;
+  c.rope_theta = 500.0f;
+  c.tie_embeddings = true;
+  c.max_seq = 16;
   return c;
 }
 
@@ -241,7 +264,8 @@ inline LoraSpec test_task_spec() { return {{LoraTarget::q, LoraTarget::v, LoraTa
 inline void randomize_lora_b(MultiLora& lora, uint64_t seed) {
   uint64_t stream = 0;
   for (LoraParam& p : multilora_params(lora))
-    if (p.name.ends_with("lora_B.weight")) rng_fill_uniform(p.param.data<float>(), p.param.numel(), -0.4f, 0.4f, seed, ++stream);
+    if (p.name.ends_with("lora_B.weight"))
+      rng_fill_uniform(p.param.data<float>(), p.param.numel(), -0.4f, 0.4f, seed, ++stream);
 }
 
 inline LlamaModel tiny_model(const LlamaConfig& cfg, const std::vector<std::string>& tasks, uint64_t seed) {
