@@ -120,5 +120,22 @@ TEST(LlamaGrad, GradientsAccumulateAcrossBackwardCalls) {
   }
 }
 
+TEST(LlamaGrad, NoTargetsGiveZeroLossAndZeroGradients) {
+  const LlamaConfig cfg = tiny_config();
+  LlamaModel model = tiny_model(cfg, {"ctr", "seq"}, 21);
+  LlamaBatch batch = tiny_batch(cfg, {"seq", "ctr", "ctr"}, 9);
+  for (auto outputs : {std::vector<LogitRequest>{}, std::vector<LogitRequest>{{0, 1, kIgnoreTarget}}}) {
+    batch.outputs = outputs;
+    LlamaActs acts;
+    EXPECT_EQ(llama_forward(model, batch, acts, {}), 0.0f);
+    multilora_zero_grad(model.lora);
+    Tensor d_soft;
+    llama_backward(model, batch, acts, &d_soft);
+    for (const LoraParam& p : multilora_params(model.lora))
+      for (int64_t i = 0; i < p.grad.numel(); ++i) ASSERT_EQ(p.grad.data<const float>()[i], 0.0f) << p.name;
+    for (int64_t i = 0; i < d_soft.numel(); ++i) ASSERT_EQ(d_soft.data<const float>()[i], 0.0f);
+  }
+}
+
 }  // namespace
 }  // namespace ckf::test
