@@ -12,7 +12,8 @@ struct AdamWConfig {
   float weight_decay = 0.0f;
 };
 
-// One update of n parameters; `step` counts from 1. m and v (n) are the moment buffers.
+// One update of n parameters; `step` counts from 1 (0 throws). m and v (n) are the moment buffers,
+// zero before the first step.
 void adamw_update(float* param, const float* grad, float* m, float* v, int64_t n, const AdamWConfig& cfg,
                   int64_t step);
 

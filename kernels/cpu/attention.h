@@ -9,7 +9,8 @@ namespace ckf::cpu {
 void attention_forward(float* out, float* att, const float* q, const float* k, const float* v, int B, int T,
                        int H, int KVH, int D);
 
-// dq (B, T, H, D), dk and dv (B, T, KVH, D) are accumulated (+=).
+// dq (B, T, H, D), dk and dv (B, T, KVH, D) are accumulated (+=); att is the forward's output.
+// Throws when H is not a multiple of KVH.
 void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
                         const float* v, const float* att, int B, int T, int H, int KVH, int D);
 

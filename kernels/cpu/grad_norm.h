@@ -14,6 +14,7 @@ struct GradSpan {
 double grad_sum_squares(std::span<const GradSpan> grads);
 
 // Scale factor that clipping to max_norm applies for a given global norm: min(1, max_norm / norm).
+// Throws when the norm is NaN or infinite (the step must not be applied) or max_norm <= 0.
 float grad_clip_scale(double global_norm, float max_norm);
 
 // grads *= scale.
