@@ -1,0 +1,111 @@
+#include "core/llama_weights.h"
+
+#include <cmath>
+#include <set>
+
+#include "core/check.h"
+#include "core/rng.h"
+
+namespace ckf {
+
+namespace {
+
+// One named weight of the model with the slot it fills and the shape it must have.
+struct WeightSlot {
+  std::string name;
+  Tensor* dst;
+  Shape shape;
+};
+
+std::vector<WeightSlot> weight_slots(const LlamaConfig& cfg, LlamaWeights& w) {
+  const int64_t C = cfg.d_model, V = cfg.vocab, F = cfg.ffn;
+  const int64_t QD = int64_t{cfg.n_heads} * cfg.head_dim, KVD = int64_t{cfg.n_kv_heads} * cfg.head_dim;
+  std::vector<WeightSlot> slots;
+  slots.push_back({"model.embed_tokens.weight", &w.embedding, {V, C}});
+  w.layers.resize(cfg.n_layers);
+  for (int l = 0; l < cfg.n_layers; ++l) {
+    const std::string p = "model.layers." + std::to_string(l) + ".";
+    LlamaLayerWeights& lw = w.layers[l];
+    slots.push_back({p + "input_layernorm.weight", &lw.attn_norm, {C}});
+    slots.push_back({p + "self_attn.q_proj.weight", &lw.wq, {QD, C}});
+    slots.push_back({p + "self_attn.k_proj.weight", &lw.wk, {KVD, C}});
+    slots.push_back({p + "self_attn.v_proj.weight", &lw.wv, {KVD, C}});
+    slots.push_back({p + "self_attn.o_proj.weight", &lw.wo, {C, QD}});
+    slots.push_back({p + "post_attention_layernorm.weight", &lw.mlp_norm, {C}});
+    slots.push_back({p + "mlp.gate_proj.weight", &lw.w_gate, {F, C}});
+    slots.push_back({p + "mlp.up_proj.weight", &lw.w_up, {F, C}});
+    slots.push_back({p + "mlp.down_proj.weight", &lw.w_down, {C, F}});
+  }
+  slots.push_back({"model.norm.weight", &w.norm, {C}});
+  if (!cfg.tie_embeddings) slots.push_back({"lm_head.weight", &w.lm_head, {V, C}});
+  return slots;
+}
+
+bool is_norm(const std::string& name) { return name.find("norm") != std::string::npos; }
+
+}  // namespace
+
+LlamaWeights llama_weights_random(const LlamaConfig& cfg, uint64_t seed) {
+  llama_config_validate(cfg);
+  LlamaWeights w;
+  std::vector<WeightSlot> slots = weight_slots(cfg, w);
+  for (size_t i = 0; i < slots.size(); ++i) {
+    const WeightSlot& s = slots[i];
+    *s.dst = Tensor::empty(s.shape);
+    float* x = s.dst->data<float>();
+    if (is_norm(s.name)) {
+      rng_fill_uniform(x, s.dst->numel(), 0.8f, 1.2f, seed, i);
+    } else {
+      // Embedding rows are the residual stream's scale; linear weights keep activations O(1).
+      float bound = s.name == "model.embed_tokens.weight" ? 1.0f : 1.0f / std::sqrt(float(s.shape[1]));
+      rng_fill_uniform(x, s.dst->numel(), -bound, bound, seed, i);
+    }
+  }
+  if (cfg.tie_embeddings) w.lm_head = w.embedding;
+  return w;
+}
+
+LlamaWeights llama_weights_from_map(const LlamaConfig& cfg, const std::map<std::string, Tensor>& tensors) {
+  llama_config_validate(cfg);
+  LlamaWeights w;
+  std::set<std::string> used;
+  for (const WeightSlot& s : weight_slots(cfg, w)) {
+    auto it = tensors.find(s.name);
+    CKF_CHECK(it != tensors.end(),
+              "model weights: missing tensor '" << s.name << "' (expected shape " << shape_str(s.shape) << ")");
+    const Tensor& t = it->second;
+    CKF_CHECK(t.shape() == s.shape, "model weights: tensor '" << s.name << "' has shape " << shape_str(t.shape())
+                                                              << ", expected " << shape_str(s.shape));
+    CKF_CHECK(t.device() == Device::cpu, "model weights: tensor '" << s.name << "' is not in host memory");
+    CKF_CHECK(
+        t.dtype() == DType::f32 || t.dtype() == DType::bf16 || t.dtype() == DType::f16,
+        "model weights: tensor '" << s.name << "' has dtype " << dtype_name(t.dtype()) << ", expected a floating type");
+    *s.dst = t.dtype() == DType::f32 ? t : t.to(DType::f32);
+    used.insert(s.name);
+  }
+  if (cfg.tie_embeddings) {
+    // Some tied checkpoints still store lm_head.weight; it must then be the embedding's shape.
+    auto it = tensors.find("lm_head.weight");
+    if (it != tensors.end()) {
+      CKF_CHECK(it->second.shape() == w.embedding.shape(), "model weights: tied lm_head.weight has shape "
+                                                               << shape_str(it->second.shape()) << ", expected "
+                                                               << shape_str(w.embedding.shape()));
+      used.insert(it->first);
+    }
+    w.lm_head = w.embedding;
+  }
+  for (const auto& [name, t] : tensors) {
+    // Rotary frequencies are recomputed from rope_theta, never read.
+    if (used.count(name) || name.ends_with("rotary_emb.inv_freq")) continue;
+    CKF_FAIL("model weights: unexpected tensor '" << name << "' " << t.describe() << " for a model with "
+                                                  << cfg.n_layers << " layers");
+  }
+  for (const WeightSlot& s : weight_slots(cfg, w)) {
+    const float* x = s.dst->data<const float>();
+    for (int64_t i = 0; i < s.dst->numel(); ++i)
+      CKF_CHECK(std::isfinite(x[i]), "model weights: tensor '" << s.name << "' has a non-finite value at " << i);
+  }
+  return w;
+}
+
+}  // namespace ckf
