@@ -4,15 +4,12 @@
 #pragma once
 #include <cstdint>
 
+#include "core/hash.h"
+
 namespace ckf {
 
-// SplitMix64 finaliser (Steele, Lea, Flood 2014): a bijective 64-bit mix.
-inline uint64_t rng_mix(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
+// One SplitMix64 step: the golden-ratio increment, then the bijective finaliser.
+inline uint64_t rng_mix(uint64_t x) { return splitmix64_finalize(x + 0x9E3779B97F4A7C15ull); }
 
 // Uniform in [0, 1) with 24 random bits (exactly representable in float).
 inline float rng_uniform(uint64_t seed, uint64_t stream, uint64_t index) {
@@ -31,10 +28,6 @@ namespace ckf {
 
 // FNV-1a: a stable 64-bit hash of a name (std::hash differs between standard libraries), used to
 // give each named adapter its own random stream.
-inline uint64_t rng_hash_string(const char* s) {
-  uint64_t h = 0xCBF29CE484222325ull;
-  for (; *s; ++s) h = (h ^ static_cast<unsigned char>(*s)) * 0x100000001B3ull;
-  return h;
-}
+inline uint64_t rng_hash_string(const char* s) { return fnv1a64(s, std::char_traits<char>::length(s)); }
 
 }  // namespace ckf

@@ -1,5 +1,7 @@
 #include "dist/tensor_parallel.h"
 
+#include "core/rng.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -86,16 +88,9 @@ ParallelLoraAdapter parallel_lora_create(const std::string& name, const Parallel
   return a;
 }
 
-static uint64_t splitmix64(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
-
 float lora_dropout_scale(uint64_t seed, int64_t row, int64_t col, float p) {
   if (p == 0.0f) return 1.0f;
-  uint64_t h = splitmix64(seed ^ splitmix64(static_cast<uint64_t>(row) * 0x100000001B3ull + static_cast<uint64_t>(col)));
+  uint64_t h = rng_mix(seed ^ rng_mix(static_cast<uint64_t>(row) * 0x100000001B3ull + static_cast<uint64_t>(col)));
   float u = static_cast<float>(h >> 40) * (1.0f / 16777216.0f);  // [0, 1) from 24 bits
   return u < p ? 0.0f : 1.0f / (1.0f - p);
 }

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "core/check.h"
+#include "core/hash.h"
 #include "io/catalog.h"
 #include "io/shard.h"
 
@@ -12,12 +13,6 @@ namespace ckf {
 namespace fs = std::filesystem;
 
 namespace {
-
-uint64_t fnv1a(uint64_t h, const void* data, size_t n) {
-  const auto* p = static_cast<const unsigned char*>(data);
-  for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 0x100000001b3ULL;
-  return h;
-}
 
 // Calls fn(table) for every shard of (split, task), checking each against the catalog's sizes.
 template <class Fn>
@@ -74,15 +69,12 @@ CfDataset cf_dataset_load(const fs::path& dir) {
   load_split(dir, c, Split::Valid, d.valid, &seed);
   load_split(dir, c, Split::Test, d.test, &seed);
 
-  uint64_t h = 0xcbf29ce484222325ULL;
-  h = fnv1a(h, c.user.data(), c.user.size() * sizeof(int32_t));
-  h = fnv1a(h, c.item.data(), c.item.size() * sizeof(int32_t));
-  h = fnv1a(h, c.split.data(), c.split.size());
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx", (unsigned long long)h);
+  uint64_t h = fnv1a64(c.user.data(), c.user.size() * sizeof(int32_t));
+  h = fnv1a64(c.item.data(), c.item.size() * sizeof(int32_t), h);
+  h = fnv1a64(c.split.data(), c.split.size(), h);
   std::ostringstream id;
   id << "ckf-dataset(source=" << c.source << ",users=" << d.n_users << ",items=" << d.n_items << ",seed=" << seed
-     << ",fnv1a64:" << hex << ")";
+     << ",fnv1a64:" << hex64(h) << ")";
   d.identity = id.str();
   cf_dataset_check(d);
   return d;

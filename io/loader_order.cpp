@@ -3,16 +3,12 @@
 #include <algorithm>
 
 #include "core/check.h"
+#include "core/hash.h"
 
 namespace ckf {
 
 namespace {
 
-uint64_t mix64(uint64_t z) {  // splitmix64 finaliser
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
 
 constexpr int kFeistelRounds = 6;  // 3 suffice for a pseudo-random permutation; 6 mix small domains well
 
@@ -21,7 +17,7 @@ uint64_t feistel(uint64_t x, int half, uint64_t key) {
   const uint64_t mask = (uint64_t(1) << half) - 1;
   uint64_t left = x >> half, right = x & mask;
   for (int r = 0; r < kFeistelRounds; ++r) {
-    uint64_t f = mix64(key ^ mix64(right + (uint64_t(r) << 56))) & mask;
+    uint64_t f = splitmix64_finalize(key ^ splitmix64_finalize(right + (uint64_t(r) << 56))) & mask;
     uint64_t next = left ^ f;
     left = right;
     right = next;
@@ -32,7 +28,7 @@ uint64_t feistel(uint64_t x, int half, uint64_t key) {
 }  // namespace
 
 uint64_t order_key(uint64_t seed, Task task, int64_t epoch) {
-  return mix64(mix64(seed ^ 0x6c6f61646572ULL) ^ mix64((uint64_t(task) << 48) ^ uint64_t(epoch)));
+  return splitmix64_finalize(splitmix64_finalize(seed ^ 0x6c6f61646572ULL) ^ splitmix64_finalize((uint64_t(task) << 48) ^ uint64_t(epoch)));
 }
 
 int64_t order_permute(int64_t n, uint64_t key, int64_t index) {
@@ -56,12 +52,12 @@ EpochOrder order_epoch(uint64_t seed, Task task, int64_t epoch, const std::vecto
   o.visit_start = {0};
   for (int64_t v = 0; v < S; ++v) {
     // One window of everything keeps the shards in index order: the permutation covers them all.
-    o.visit.push_back(o.window == S ? v : order_permute(S, mix64(key ^ 0x7368617264ULL), v));
+    o.visit.push_back(o.window == S ? v : order_permute(S, splitmix64_finalize(key ^ 0x7368617264ULL), v));
     CKF_CHECK(sizes[size_t(o.visit.back())] >= 0, "shard " << o.visit.back() << " has a negative size");
     o.visit_start.push_back(o.visit_start.back() + sizes[size_t(o.visit.back())]);
   }
   CKF_CHECK(S > 0 && o.visit_start.back() > 0, "order_epoch: the task's shards hold no samples");
-  for (int64_t w = 0; w * o.window < S; ++w) o.window_key.push_back(mix64(key ^ mix64(uint64_t(w) + 1)));
+  for (int64_t w = 0; w * o.window < S; ++w) o.window_key.push_back(splitmix64_finalize(key ^ splitmix64_finalize(uint64_t(w) + 1)));
   return o;
 }
 

@@ -8,21 +8,6 @@
 
 namespace ckf {
 
-uint64_t fnv1a64(const void* data, size_t n, uint64_t h) {
-  const auto* p = static_cast<const uint8_t*>(data);
-  for (size_t i = 0; i < n; i++) {
-    h ^= p[i];
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-
-std::string hex64(uint64_t v) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-  return buf;
-}
-
 ModelIdentity model_identity_of(const std::filesystem::path& model_file) {
   constexpr int64_t kBlock = 64 << 10;
   constexpr int64_t kBlocks = 16;

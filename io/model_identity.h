@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <string>
 
+#include "core/hash.h"
+
 namespace ckf {
 
 struct ModelIdentity {
@@ -18,9 +20,5 @@ struct ModelIdentity {
 
 ModelIdentity model_identity_of(const std::filesystem::path& model_file);
 
-// FNV-1a 64 of `n` bytes continuing from `h` (start with kFnvOffset).
-constexpr uint64_t kFnvOffset = 0xcbf29ce484222325ull;  // FNV-1a 64 offset basis
-uint64_t fnv1a64(const void* data, size_t n, uint64_t h = kFnvOffset);
-std::string hex64(uint64_t v);
 
 }  // namespace ckf

@@ -3,22 +3,18 @@
 #include <algorithm>
 
 #include "core/check.h"
+#include "core/hash.h"
 
 namespace ckf {
 
 namespace {
 
-uint64_t mix64(uint64_t z) {  // splitmix64 finaliser
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
 
 // splitmix64 stream with unbiased bounded draws (Lemire): defined here rather than <random> so the
 // samples are identical across standard libraries.
 struct Rng {
   uint64_t state;
-  uint64_t next() { return mix64(state += 0x9e3779b97f4a7c15ULL); }
+  uint64_t next() { return splitmix64_finalize(state += 0x9e3779b97f4a7c15ULL); }
   uint64_t below(uint64_t n) {
     unsigned __int128 m = (unsigned __int128)next() * n;
     uint64_t low = uint64_t(m);
@@ -112,7 +108,7 @@ SampleStats samples_generate(const Catalog& c, Split split, Task task, const Sam
     for (int64_t k = b; k < e && !any; ++k) any = c.split[size_t(k)] == int8_t(split);
     if (!any) continue;
     negatives.set_user(u);
-    Rng rng{mix64(opt.seed ^ mix64((uint64_t(split) << 40) ^ (uint64_t(task) << 32) ^ uint64_t(u)))};
+    Rng rng{splitmix64_finalize(opt.seed ^ splitmix64_finalize((uint64_t(split) << 40) ^ (uint64_t(task) << 32) ^ uint64_t(u)))};
     for (int64_t k = b; k < e; ++k) {
       if (c.split[size_t(k)] != int8_t(split)) continue;
       int32_t item = c.item[size_t(k)];

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "core/check.h"
+#include "core/hash.h"
 #include "io/unicode.h"
 
 namespace ckf {
@@ -28,24 +29,10 @@ std::string token_bytes(const std::string& token) {
   return bytes;
 }
 
-struct Fnv1a64 {
-  uint64_t h = 1469598103934665603ull;
-  void bytes(std::string_view s) {
-    for (char c : s) h = (h ^ (uint8_t)c) * 1099511628211ull;
-  }
-  void str(std::string_view s) {  // length-prefixed, so concatenations cannot collide
-    integer((int64_t)s.size());
-    bytes(s);
-  }
-  void integer(int64_t v) {  // little-endian, so the hash is the same on every host
-    for (int i = 0; i < 8; ++i) h = (h ^ (uint8_t)((uint64_t)v >> (8 * i))) * 1099511628211ull;
-  }
-};
-
 // Hash of everything that decides the ids encode produces and the text decode produces.
 std::string tokenizer_identity(const TokenizerSpec& spec, const std::vector<std::string>& id_to_token,
                                const std::vector<uint8_t>& id_kind) {
-  Fnv1a64 h;
+  Fnv1a64Stream h;
   h.str("ckf-bpe-1");
   h.str(pretokenizer_name(spec.pre));
   h.integer(spec.unk_id);
@@ -66,10 +53,7 @@ std::string tokenizer_identity(const TokenizerSpec& spec, const std::vector<std:
   for (const AddedToken& t : spec.added) added_ids.push_back(t.normalized ? t.id : -1 - (int64_t)t.id);
   std::sort(added_ids.begin(), added_ids.end());
   for (int64_t v : added_ids) h.integer(v);
-  static const char hex[] = "0123456789abcdef";
-  std::string out = "bpe-fnv1a64:";
-  for (int shift = 60; shift >= 0; shift -= 4) out += hex[(h.h >> shift) & 0xF];
-  return out;
+  return "bpe-fnv1a64:" + hex64(h.h);
 }
 
 }  // namespace

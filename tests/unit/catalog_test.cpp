@@ -12,6 +12,7 @@
 #include "core/check.h"
 #include "io/catalog.h"
 #include "io/h5.h"
+#include "test_util.h"
 
 using namespace ckf;
 namespace fs = std::filesystem;
@@ -25,16 +26,6 @@ fs::path scratch(const std::string& name) {
   fs::remove_all(d);
   fs::create_directories(d);
   return d;
-}
-
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 void add(RawDataset& d, const std::string& u, const std::string& i, float r, int64_t t) {

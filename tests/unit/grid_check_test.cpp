@@ -6,19 +6,11 @@
 
 #include "core/check.h"
 #include "dist/process_grid.h"
+#include "test_util.h"
 
 using namespace ckf;
 
 namespace {
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 TEST(GridCheck, AcceptsDivisibleLayouts) {
   TpSplitDims smollm{9, 3, 49152, 1536};  // SmolLM2-135M

@@ -17,21 +17,12 @@
 #include <thread>
 
 #include "core/check.h"
+#include "test_util.h"
 
 using namespace ckf;
 namespace fs = std::filesystem;
 
 namespace {
-
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 // Random samples (no zeros, odd shard sizes) for one task: shard k holds sizes[k] samples.
 SampleTable random_table(Task task, size_t n, std::mt19937& gen) {

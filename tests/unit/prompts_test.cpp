@@ -12,6 +12,7 @@
 #include "io/prompt_templates.h"
 #include "io/samples.h"
 #include "model_path.h"
+#include "test_util.h"
 
 using namespace ckf;
 namespace fs = std::filesystem;
@@ -47,16 +48,6 @@ std::string strip(const RenderedPrompt& r) {
   size_t at = 0;
   for (const Placeholder& p : r.placeholders) out += r.text.substr(at, p.byte_offset - at), at = p.byte_offset + p.byte_length;
   return out + r.text.substr(at);
-}
-
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 fs::path scratch(const std::string& name) {

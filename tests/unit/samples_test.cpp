@@ -10,6 +10,7 @@
 
 #include "core/check.h"
 #include "io/samples.h"
+#include "test_util.h"
 
 using namespace ckf;
 namespace fs = std::filesystem;
@@ -21,16 +22,6 @@ fs::path scratch(const std::string& name) {
   fs::remove_all(d);
   fs::create_directories(d);
   return d;
-}
-
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 // 40 users over 60 items with random histories of 3..24 items; user "heavy" rated 41 items (the

@@ -7,21 +7,13 @@
 
 #include "core/check.h"
 #include "dist/task_placement.h"
+#include "test_util.h"
 
 using namespace ckf;
 
 namespace {
 
 const std::vector<std::string> kTasks = {"ctr", "sequential", "rating", "topk"};
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 TEST(TaskPlacement, RoundRobinWithMoreReplicasThanTasks) {
   TaskPlacement p = placement_round_robin(kTasks, 6);
