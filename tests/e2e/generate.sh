@@ -21,7 +21,7 @@ expect_failure() {
   grep -qF -- "$needle" "$work/log" || { cat "$work/log"; fail "message of ckf $* lacks '$needle'"; }
 }
 
-expect_failure "/nonexistent/model.gguf: model path does not exist" generate --model /nonexistent/model.gguf --prompt hi
+expect_failure "/nonexistent/model.gguf does not exist" generate --model /nonexistent/model.gguf --prompt hi
 expect_failure "--prompt is required" generate --model /nonexistent/model.gguf
 
 if [ ! -f "$model" ]; then
