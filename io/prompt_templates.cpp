@@ -74,8 +74,8 @@ int prompt_rating_digit(float rating) { return int(std::clamp(std::floor(rating 
 
 RenderedPrompt TemplateRenderer::render(const SampleView& s, const Catalog& c) const {
   const Domain d = domain_of(c);
-  const std::string open = chat_ ? "<|im_start|>user\n" : "";
-  const std::string close = chat_ ? "<|im_end|>\n<|im_start|>assistant\n" : "\nAnswer: ";
+  const std::string open = chat_ ? kChatUserOpen : "";
+  const std::string close = chat_ ? kChatUserClose : "\nAnswer: ";
   PromptBuilder b;
   b.add(open);
   add_history(b, s, c, d);

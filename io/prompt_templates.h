@@ -21,6 +21,10 @@
 
 namespace ckf {
 
+// ChatML around one user turn (also what `ckf generate --chat` sends).
+inline constexpr const char* kChatUserOpen = "<|im_start|>user\n";
+inline constexpr const char* kChatUserClose = "<|im_end|>\n<|im_start|>assistant\n";
+
 class TemplateRenderer final : public PromptRenderer {
  public:
   explicit TemplateRenderer(bool chat = true) : chat_(chat) {}
