@@ -13,7 +13,7 @@ using namespace ckf;
 namespace {
 
 std::vector<int32_t> random_tokens(std::mt19937& gen, int n) {
-  std::vector<int32_t> v(size_t(n));
+  std::vector<int32_t> v(static_cast<size_t>(n));
   for (auto& t : v) t = int32_t(gen() % 1000);
   return v;
 }
@@ -29,8 +29,8 @@ SampleTable random_table(Task task, int N, int H, int C, uint32_t seed) {
   t.has_prompts = true;
   t.prompts.placeholder_id = 999;
   for (int i = 0; i < N; ++i) {
-    std::vector<int32_t> hist(size_t(H)), cand(size_t(C));
-    std::vector<float> hr(size_t(H));
+    std::vector<int32_t> hist(static_cast<size_t>(H)), cand(static_cast<size_t>(C));
+    std::vector<float> hr(static_cast<size_t>(H));
     for (auto& h : hist) h = int32_t(gen() % 50);
     for (auto& r : hr) r = float(gen() % 10) * 0.5f;
     for (auto& c : cand) c = int32_t(gen() % 50);
