@@ -3,7 +3,8 @@
 # and ckf cf on the MovieLens fixture, then training with the tasks pinned over the 2 replicas.
 # Checks: the loss falls (mean of the first 5 steps vs the last 5), the JSONL metrics, and exact
 # resume: N steps straight vs k steps + --resume auto + N-k steps give identical losses for every
-# later step and identical parameters and AdamW moments in the final checkpoint.
+# later step and identical parameters and AdamW moments in the final checkpoint; SIGUSR1 gives a
+# checkpoint and exit status 75.
 set -euo pipefail
 build=$1
 ckf="$build/launch/ckf"
@@ -72,4 +73,16 @@ for rank in ("rank-00000.h5", "rank-00001.h5"):
                 n += 1
 print(f"resume: {n} tensors bit-identical")
 PY
+# Preemption: SIGUSR1 (mpirun forwards it) makes every rank checkpoint at one step and exit 75.
+$mpi "$ckf" train "${common[@]}" --steps 100000 --ckpt-dir "$work/p" --log-every 5 > "$work/p.log" 2>&1 &
+job=$!
+for _ in $(seq 600); do grep -q "^step 5/" "$work/p.log" && break; sleep 0.1; done
+grep -q "^step 5/" "$work/p.log" || { kill $job; cat "$work/p.log"; fail "no progress before the signal"; }
+kill -USR1 $job
+status=0
+wait $job || status=$?
+[ "$status" = 75 ] || { cat "$work/p.log"; fail "preempted run exited $status, not 75"; }
+grep -q "^preempted at step" "$work/p.log" || { cat "$work/p.log"; fail "no preemption message"; }
+ls "$work"/p/step-*/COMPLETE > /dev/null || fail "no checkpoint after preemption"
+
 echo "OK: train_tiny"
