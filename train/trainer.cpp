@@ -1,5 +1,6 @@
 #include "train/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -28,7 +29,7 @@ namespace fs = std::filesystem;
 // that trained it this step, and the tokens processed.
 struct StepLosses {
   std::vector<double> task_loss;  // (T) NaN for a task without samples this step
-  double total = 0;               // sum of the task losses
+  double total = 0;               // sum of weight * task loss: the objective
   double tokens = 0;              // over the world
 };
 
@@ -66,6 +67,7 @@ class Trainer {
 
  private:
   StepLosses step_compute(const LoaderBatch& batch);
+  void backward_weighted(CkfStepActs& acts, double weight);
   void checkpoint(int64_t step);
   void resume();
   void log_step(int64_t step, const StepLosses& losses, const StepResult& r, double seconds);
@@ -80,6 +82,7 @@ class Trainer {
   std::unique_ptr<Loader> loader_;
   int64_t step_ = 0;      // steps completed
   int64_t skipped_ = 0;   // steps whose update was skipped (non-finite gradient)
+  std::vector<Tensor> grad_held_;  // (P) gradients of earlier tasks while a weighted one runs
   std::ofstream metrics_;
   std::chrono::steady_clock::time_point start_;
   int64_t start_step_ = 0;
@@ -129,7 +132,7 @@ StepLosses Trainer::step_compute(const LoaderBatch& batch) {
     const LlamaRunMode mode{true, rng_mix(cfg_.seed ^ rng_mix(uint64_t(batch.step) * 16 + uint64_t(part.task)))};
     CkfStepActs acts;
     const float loss = ckf_forward(m_->model, m_->mapper, m_->cf, examples, acts, mode);
-    ckf_backward(m_->model, m_->mapper, acts);
+    backward_weighted(acts, cfg_.loss_weights[t]);
     red[t] += double(loss);
     red[T + t] += 1.0;
   }
@@ -138,10 +141,33 @@ StepLosses Trainer::step_compute(const LoaderBatch& batch) {
   out.task_loss.resize(T);
   for (size_t t = 0; t < T; ++t) {
     out.task_loss[t] = red[T + t] > 0 ? red[t] / red[T + t] : NAN;
-    if (red[T + t] > 0) out.total += out.task_loss[t];
+    if (red[T + t] > 0) out.total += cfg_.loss_weights[t] * out.task_loss[t];
   }
   out.tokens = red[2 * T];
   return out;
+}
+
+// Adds weight * (gradient of the task's mean loss) to the gradients: ckf_backward accumulates the
+// unweighted gradient, so with a weight other than 1 the gradients so far are held aside, the
+// task's backward runs on zeroed gradients, and the two are combined.
+void Trainer::backward_weighted(CkfStepActs& acts, double weight) {
+  if (weight == 1.0) {
+    ckf_backward(m_->model, m_->mapper, acts);
+    return;
+  }
+  const ParamRefs& ps = m_->params;
+  grad_held_.resize(ps.size());
+  for (size_t i = 0; i < ps.size(); ++i) {
+    grad_held_[i] = ps[i]->grad.clone();
+    std::fill_n(ps[i]->grad.data<float>(), ps[i]->grad.numel(), 0.0f);
+  }
+  ckf_backward(m_->model, m_->mapper, acts);
+  const float w = float(weight);
+  for (size_t i = 0; i < ps.size(); ++i) {
+    float* g = ps[i]->grad.data<float>();
+    const float* held = grad_held_[i].data<const float>();
+    for (int64_t k = 0; k < ps[i]->grad.numel(); ++k) g[k] = held[k] + w * g[k];
+  }
 }
 
 void Trainer::checkpoint(int64_t step) {

@@ -73,6 +73,21 @@ for rank in ("rank-00000.h5", "rank-00001.h5"):
                 n += 1
 print(f"resume: {n} tensors bit-identical")
 PY
+# Loss weights: a task of weight 0 gets no gradient, so its adapters' B stay at their zero start.
+$mpi "$ckf" train "${common[@]}" --steps 3 --data.loss-weights 1,1,1,0 --ckpt-dir "$work/w" > "$work/w.log" 2>&1 \
+  || { cat "$work/w.log"; fail "weighted run"; }
+python3 - "$work/w/step-0000003/rank-00001.h5" <<'PY' || fail "loss weights"
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1]) as f:
+    b = {n: f["param"][n][()] for n in f["param"] if ".lora_B." in n}
+topk = [v for n, v in b.items() if n.startswith("lora.task.topk.")]
+seq = [v for n, v in b.items() if n.startswith("lora.task.sequential.")]
+assert topk and seq
+assert all(np.all(v == 0) for v in topk), "weight-0 task adapters moved"
+assert all(np.any(v != 0) for v in seq), "weight-1 task adapters did not move"
+print("loss weights: weight-0 task adapters unchanged")
+PY
+
 # Preemption: SIGUSR1 (mpirun forwards it) makes every rank checkpoint at one step and exit 75.
 $mpi "$ckf" train "${common[@]}" --steps 100000 --ckpt-dir "$work/p" --log-every 5 > "$work/p.log" 2>&1 &
 job=$!
