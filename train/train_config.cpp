@@ -87,7 +87,7 @@ bool train_config_parse(const std::vector<std::string>& args, TrainConfig& cfg, 
   po::options_description desc("ckf train: CKF training (mapper + Multi-LoRA on a frozen LLaMA)");
   desc.add_options()("help", "this help")
       ("config", po::value(&config_file), "INI file with any of these options (command line wins)")
-      ("model.path", po::value(&cfg.model_path), "base model file")
+      ("model.path", po::value(&cfg.model_path), "base model: a .gguf file or a Hugging Face model directory")
       ("model.random", po::value(&cfg.model_random), "tiny: a small random decoder instead of a model file (tests)")
       ("model.vocab", po::value(&cfg.model_vocab), "vocabulary of the random model (>= the tokenizer's)")
       ("data.dir", po::value(&cfg.data_dir), "dataset directory made by ckf prep --model")
@@ -147,9 +147,10 @@ bool train_config_parse(const std::vector<std::string>& args, TrainConfig& cfg, 
   }
 
   CKF_CHECK(cfg.model_path.empty() != cfg.model_random.empty(), "ckf train: give exactly one of --model.path and --model.random");
-  CKF_CHECK(cfg.model_path.empty(), "--model.path: loading a model file is not wired into ckf train yet (use --model.random tiny)");
-  CKF_CHECK(cfg.model_random == "tiny", "--model.random: unknown '" << cfg.model_random << "' (tiny)");
-  CKF_CHECK(cfg.model_vocab >= 2, "--model.vocab " << cfg.model_vocab << " must be >= 2 for --model.random");
+  if (!cfg.model_random.empty()) {
+    CKF_CHECK(cfg.model_random == "tiny", "--model.random: unknown '" << cfg.model_random << "' (tiny)");
+    CKF_CHECK(cfg.model_vocab >= 2, "--model.vocab " << cfg.model_vocab << " must be >= 2 for --model.random");
+  }
   CKF_CHECK(!cfg.data_dir.empty(), "ckf train: --data.dir is required");
   // Also with --mapper.kind none: the examples' user and item ids are checked against its tables.
   CKF_CHECK(!cfg.cf_path.empty(), "ckf train: --data.cf is required");

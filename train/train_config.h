@@ -24,7 +24,7 @@ struct CurriculumConfig {
 
 struct TrainConfig {
   // [model]
-  std::string model_path;   // a model file (not wired yet: needs io/model_load.h)
+  std::string model_path;   // a .gguf file or a Hugging Face model directory (io/model_load.h)
   std::string model_random; // "tiny": a small random LLaMA for tests
   int model_vocab = 0;      // vocab of the random model (must cover the tokenizer's ids)
   // [data]

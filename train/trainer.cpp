@@ -77,6 +77,7 @@ class Trainer {
   TaskPlacement placement_;
   std::unique_ptr<ProcessGrid> grid_;
   std::unique_ptr<TrainModel> m_;
+  ModelIdentity model_identity_;  // of the base model file, recorded in and checked against checkpoints
   std::unique_ptr<GradSync> sync_;
   std::unique_ptr<AdamW> opt_;
   std::unique_ptr<Loader> loader_;
@@ -95,10 +96,11 @@ Trainer::Trainer(const TrainConfig& cfg, Communicator& world) : cfg_(cfg), world
                                      : placement_parse(cfg.placement, dp, "--data.placement");
   CKF_CHECK(placement_.tasks == cfg.tasks, "--data.placement lists the tasks " << placement_.str()
                                                                                << ", not those of --data.tasks");
-  const LlamaConfig lc = train_tiny_llama_config(cfg.model_vocab);
+  const LlamaConfig lc = train_llama_config(cfg);
   grid_ = std::make_unique<ProcessGrid>(world, cfg.tp, TpSplitDims{lc.n_heads, lc.n_kv_heads, lc.vocab, lc.ffn},
                                         placement_);
   m_ = train_model_create(cfg, *grid_);
+  model_identity_ = train_model_identity(cfg);
   sync_ = std::make_unique<GradSync>(*grid_, m_->sync_items, cfg.bucket_bytes);
   opt_ = std::make_unique<AdamW>(m_->params, cfg.optim, m_->count_in_norm);
   LoaderOptions lo;
@@ -184,7 +186,7 @@ void Trainer::checkpoint(int64_t step) {
   meta.dp = grid_->dp_size();
   meta.placement = placement_.str();
   meta.config_text = cfg_.config_text;
-  meta.model.path = "random:" + cfg_.model_random;
+  meta.model = model_identity_;
   const fs::path dir = checkpoint_save(world_, cfg_.ckpt_dir, cfg_.keep_last, meta, m_->params, opt_.get(), state);
   if (world_.rank() == 0) std::printf("checkpoint %s\n", dir.c_str()), std::fflush(stdout);
 }
@@ -207,7 +209,7 @@ void Trainer::resume() {
                                                                 << " ranks, this job has " << world_.size()
                                                                 << " (resharding the trainer state is not wired yet)");
   TrainState state;
-  checkpoint_load(ck, ModelIdentity{}, m_->params, opt_.get(), &state, world_.rank());
+  checkpoint_load(ck, model_identity_, m_->params, opt_.get(), &state, world_.rank());
   CKF_CHECK(state.extra_int["seed"] == int64_t(cfg_.seed),
             "resume from " << ck.path << ": saved with --seed " << state.extra_int["seed"] << ", not " << cfg_.seed);
   step_ = state.step;
