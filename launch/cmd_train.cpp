@@ -4,7 +4,7 @@
 #include "dist/mpi_communicator.h"
 #include "dist/world.h"
 #include "launch/command.h"
-#include "train/trainer.h"
+#include "core/train/trainer.h"
 
 namespace ckf {
 

@@ -1,6 +1,6 @@
 // ckf train configuration: flags and INI keys, every error naming the flag, and the curriculum
 // schedule against its closed form sigmoid((step / total - center) * sharpness) computed here.
-#include "train/train_config.h"
+#include "core/train/train_config.h"
 
 #include <gtest/gtest.h>
 

@@ -12,7 +12,7 @@
 // continues bit-identically. SIGTERM / SIGUSR1 checkpoint and exit with kPreemptExitStatus.
 #pragma once
 #include "dist/communicator.h"
-#include "train/train_config.h"
+#include "core/train/train_config.h"
 
 namespace ckf {
 

@@ -1,4 +1,4 @@
-#include "train/train_config.h"
+#include "core/train/train_config.h"
 
 #include <boost/program_options.hpp>
 #include <cmath>

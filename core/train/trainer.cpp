@@ -1,4 +1,4 @@
-#include "train/trainer.h"
+#include "core/train/trainer.h"
 
 #include <algorithm>
 #include <chrono>
@@ -16,8 +16,8 @@
 #include "dist/process_grid.h"
 #include "io/checkpoint.h"
 #include "io/loader.h"
-#include "train/train_examples.h"
-#include "train/train_model.h"
+#include "core/train/train_examples.h"
+#include "core/train/train_model.h"
 
 namespace ckf {
 

@@ -1,4 +1,4 @@
-#include "train/train_model.h"
+#include "core/train/train_model.h"
 
 #include <cstring>
 #include <filesystem>

@@ -9,7 +9,7 @@
 #include "dist/grad_sync.h"
 #include "dist/process_grid.h"
 #include "io/model_identity.h"
-#include "train/train_config.h"
+#include "core/train/train_config.h"
 
 namespace ckf {
 

@@ -1,4 +1,4 @@
-#include "train/train_examples.h"
+#include "core/train/train_examples.h"
 
 #include "core/check.h"
 
