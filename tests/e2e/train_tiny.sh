@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# `ckf train` end to end on 2 ranks with a tiny random decoder: ckf prep --model (tokenized prompts)
+# and ckf cf on the MovieLens fixture, then training with the tasks pinned over the 2 replicas.
+# Checks: the loss falls (mean of the first 5 steps vs the last 5), the JSONL metrics, and exact
+# resume: N steps straight vs k steps + --resume auto + N-k steps give identical losses for every
+# later step and identical parameters and AdamW moments in the final checkpoint; SIGUSR1 gives a
+# checkpoint and exit status 75.
+set -euo pipefail
+build=$1
+ckf="$build/launch/ckf"
+here=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+mpi="mpirun -np 2 --oversubscribe"
+[ "$(id -u)" = 0 ] && mpi="$mpi --allow-run-as-root"
+
+"$ckf" prep --source movielens-latest --input "$here/data/raw/ml-latest-tiny" --out "$work/data" \
+  --seq-candidates 2 --topk-candidates 2 --seed 3 --positive-min 0.5 \
+  --model "$here/data/tokenizer/prompt_tokenizer.json" > "$work/prep.log" || { cat "$work/prep.log"; fail "prep"; }
+"$ckf" cf --data "$work/data" --dim 8 --epochs 2 --out "$work/cf.h5" > "$work/cf.log" || { cat "$work/cf.log"; fail "cf"; }
+
+# The tokenizer has 400 ids; the tiny decoder's vocabulary covers them.
+common=(--model.random tiny --model.vocab 400 --data.dir "$work/data" --data.cf "$work/cf.h5"
+  --data.tasks ctr,rating,sequential,topk --data.batch 4,4,2,2 --data.placement "ctr:0;rating:0;sequential:1;topk:1"
+  --lora.shared-r 4 --lora.task-r 4 --mapper.meta-hidden 8 --mapper.proj-hidden 16 --curriculum.on
+  --optim.lr 0.01 --optim.warmup 2 --seed 5)
+
+# Training: the loss falls.
+$mpi "$ckf" train "${common[@]}" --steps 30 --metrics "$work/m.jsonl" --ckpt-dir "$work/ck" --log-every 10 \
+  > "$work/train.log" 2>&1 || { cat "$work/train.log"; fail "train"; }
+grep -q "^step 30/30" "$work/train.log" || { cat "$work/train.log"; fail "no progress line for step 30"; }
+[ "$(wc -l < "$work/m.jsonl")" = 30 ] || fail "expected 30 metrics lines"
+python3 - "$work/m.jsonl" <<'PY' || fail "loss did not decrease"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+loss = [r["loss"] for r in rows]
+first, last = sum(loss[:5]) / 5, sum(loss[-5:]) / 5
+print(f"loss first-5 mean {first:.4f}, last-5 mean {last:.4f}")
+assert last < 0.8 * first, (first, last)
+assert all(set(r["task_loss"]) == {"ctr", "rating", "sequential", "topk"} for r in rows)
+assert rows[-1]["bytes_sent"]["dp"] > 0 and rows[-1]["skipped"] == 0
+PY
+[ -f "$work/ck/step-0000030/COMPLETE" ] || fail "no final checkpoint"
+
+# Exact resume: 12 steps straight vs 5 steps, then resume to 12 (checkpoints every 4 steps too).
+short=(--steps 12 --ckpt-every 4)
+$mpi "$ckf" train "${common[@]}" "${short[@]}" --metrics "$work/a.jsonl" --ckpt-dir "$work/a" > "$work/a.log" 2>&1 \
+  || { cat "$work/a.log"; fail "straight run"; }
+$mpi "$ckf" train "${common[@]}" "${short[@]}" --max-steps 5 --metrics "$work/b.jsonl" --ckpt-dir "$work/b" \
+  > "$work/b.log" 2>&1 || { cat "$work/b.log"; fail "first half"; }
+$mpi "$ckf" train "${common[@]}" "${short[@]}" --resume auto --metrics "$work/b.jsonl" --ckpt-dir "$work/b" \
+  > "$work/b2.log" 2>&1 || { cat "$work/b2.log"; fail "resumed half"; }
+grep -q "resumed from .*step-0000005 at step 5" "$work/b2.log" || { cat "$work/b2.log"; fail "did not resume at step 5"; }
+python3 - "$work/a.jsonl" "$work/b.jsonl" <<'PY' || fail "resumed losses differ"
+import json, sys
+key = lambda r: (r["step"], r["loss"], r["task_loss"], r["grad_norm"], r["lr"])
+a = [key(json.loads(l)) for l in open(sys.argv[1])]
+b = [key(json.loads(l)) for l in open(sys.argv[2])]
+assert len(a) == 12 and a == b, "\n".join(f"{x}\n{y}" for x, y in zip(a, b) if x != y)
+print("resume: 12 steps of losses identical")
+PY
+python3 - "$work/a/step-0000012" "$work/b/step-0000012" <<'PY' || fail "resumed parameters or moments differ"
+import sys, h5py, numpy as np
+n = 0
+for rank in ("rank-00000.h5", "rank-00001.h5"):
+    with h5py.File(f"{sys.argv[1]}/{rank}") as a, h5py.File(f"{sys.argv[2]}/{rank}") as b:
+        for g in ("param", "adam_m", "adam_v"):
+            assert sorted(a[g]) == sorted(b[g]), (rank, g)
+            for name in a[g]:
+                x, y = a[g][name][()], b[g][name][()]
+                assert x.tobytes() == y.tobytes(), f"{rank} {g}/{name} differs: max |diff| {np.abs(x - y).max()}"
+                n += 1
+print(f"resume: {n} tensors bit-identical")
+PY
+# Preemption: SIGUSR1 (mpirun forwards it) makes every rank checkpoint at one step and exit 75.
+$mpi "$ckf" train "${common[@]}" --steps 100000 --ckpt-dir "$work/p" --log-every 5 > "$work/p.log" 2>&1 &
+job=$!
+for _ in $(seq 600); do grep -q "^step 5/" "$work/p.log" && break; sleep 0.1; done
+grep -q "^step 5/" "$work/p.log" || { kill $job; cat "$work/p.log"; fail "no progress before the signal"; }
+kill -USR1 $job
+status=0
+wait $job || status=$?
+[ "$status" = 75 ] || { cat "$work/p.log"; fail "preempted run exited $status, not 75"; }
+grep -q "^preempted at step" "$work/p.log" || { cat "$work/p.log"; fail "no preemption message"; }
+ls "$work"/p/step-*/COMPLETE > /dev/null || fail "no checkpoint after preemption"
+
+echo "OK: train_tiny"
