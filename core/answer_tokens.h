@@ -1,4 +1,5 @@
-// The answer tokens whose logits evaluation reads (core/ckf_eval.h); each answer is one token.
+// The answer tokens whose logits evaluation reads (core/ckf_eval.h): the first token of each
+// answer, the scores being probabilities of how the answer starts.
 #pragma once
 #include <array>
 #include <cstdint>

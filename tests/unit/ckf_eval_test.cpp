@@ -12,7 +12,7 @@
 #include "core/ckf_eval.h"
 #include "dist/gather_blocks.h"
 #include "io/eval_answers.h"
-#include "io/eval_input.h"
+#include "train/eval_input.h"
 #include "io/eval_report.h"
 #include "io/json_write.h"
 #include "llama_reference.h"

@@ -1,6 +1,7 @@
-// Evaluation inputs from a SampleTable's tokenized prompts (schema v2): one CkfExample per prompt
-// (topk: shared prefix + each candidate's suffix), in the soft variant (placeholders become soft
-// tokens) or the text-only one.
+// Evaluation inputs from a SampleTable's tokenized prompts (schema v2), built by the trainer's
+// train_examples_append: one CkfExample per prompt (topk: shared prefix + each candidate's
+// suffix), in the soft variant (placeholders become soft tokens) or the text-only one, plus what
+// the metrics need (label, user, cold flag, candidate count, topk prefix length).
 #pragma once
 #include <cstdint>
 #include <span>

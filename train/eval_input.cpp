@@ -1,8 +1,9 @@
-#include "io/eval_input.h"
+#include "train/eval_input.h"
 
 #include <string>
 
 #include "core/check.h"
+#include "train/train_examples.h"
 
 namespace ckf {
 
@@ -29,18 +30,11 @@ int64_t sample_count(const SampleTable& table, int64_t max_samples) {
   return max_samples < 0 ? int64_t(table.size()) : std::min<int64_t>(max_samples, int64_t(table.size()));
 }
 
-std::vector<int32_t> concat(std::span<const int32_t> a, std::span<const int32_t> b) {
-  std::vector<int32_t> out(a.begin(), a.end());
-  out.insert(out.end(), b.begin(), b.end());
-  return out;
-}
-
 }  // namespace
 
 EvalInput eval_input_from_table(const SampleTable& table, PromptVariant variant, std::span<const uint8_t> user_cold,
                                 int64_t max_samples) {
   const int64_t n = sample_count(table, max_samples);
-  const PromptColumns& p = table.prompts;
   const bool soft = variant == PromptVariant::soft;
   EvalInput in;
   in.kind = eval_kind_of(table.task);
@@ -55,27 +49,9 @@ EvalInput eval_input_from_table(const SampleTable& table, PromptVariant variant,
     s.cold = !user_cold.empty() && user_cold[size_t(v.user)] != 0;
     s.label = v.label;
     s.candidates = int(v.candidates.size());
-    CkfExample head;
-    head.task = task_name(table.task);
-    head.user = v.user;
-    head.history.assign(v.history.begin(), v.history.end());
-    const std::span<const int32_t> prompt = soft ? p.soft.row(size_t(i)) : p.text.row(size_t(i));
-    head.prompt.assign(prompt.begin(), prompt.end());
-    if (soft)
-      for (int64_t k = p.slot_offset[size_t(i)]; k < p.slot_offset[size_t(i) + 1]; ++k)
-        head.placeholders.push_back({p.slot_position[size_t(k)], PlaceholderKind(p.slot_kind[size_t(k)]), p.slot_id[size_t(k)]});
-    if (in.kind != EvalKind::topk) {
-      s.prompts.push_back(std::move(head));
-      continue;
-    }
-    s.prefix_len = int(head.prompt.size());
-    for (int c = 0; c < s.candidates; ++c) {
-      const size_t row = size_t(i) * size_t(table.num_candidates) + size_t(c);
-      CkfExample ex = head;
-      ex.prompt = concat(head.prompt, soft ? p.suffix_soft.row(row) : p.suffix_text.row(row));
-      if (soft) ex.placeholders.push_back({s.prefix_len + p.suffix_slot[row], PlaceholderKind::item, v.candidates[size_t(c)]});
-      s.prompts.push_back(std::move(ex));
-    }
+    train_examples_append(table, size_t(i), soft, s.prompts);  // topk: one per real candidate
+    if (in.kind == EvalKind::topk)
+      s.prefix_len = int((soft ? table.prompts.soft : table.prompts.text).row(size_t(i)).size());
   }
   return in;
 }
