@@ -2,6 +2,7 @@
 // Hugging Face config.json that the forward pass depends on.
 #pragma once
 #include <cstdint>
+#include <string>
 
 namespace ckf {
 
@@ -19,7 +20,8 @@ struct LlamaConfig {
   int max_seq = 2048;           // longest sequence (prompt + generated) the model accepts
 };
 
-// Throws naming the first field that is missing or inconsistent.
-void llama_config_validate(const LlamaConfig& cfg);
+// Throws naming the first field that is missing or inconsistent; `source` (the file the config came
+// from) starts the message.
+void llama_config_validate(const LlamaConfig& cfg, const std::string& source = "llama config");
 
 }  // namespace ckf

@@ -45,6 +45,14 @@ bool is_norm(const std::string& name) { return name.find("norm") != std::string:
 
 }  // namespace
 
+std::map<std::string, Shape> llama_weight_shapes(const LlamaConfig& cfg) {
+  llama_config_validate(cfg);
+  LlamaWeights unused;
+  std::map<std::string, Shape> shapes;
+  for (const WeightSlot& s : weight_slots(cfg, unused)) shapes[s.name] = s.shape;
+  return shapes;
+}
+
 LlamaWeights llama_weights_random(const LlamaConfig& cfg, uint64_t seed) {
   llama_config_validate(cfg);
   LlamaWeights w;

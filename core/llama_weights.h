@@ -30,6 +30,9 @@ struct LlamaWeights {
   Tensor lm_head;                         // (V, C); shares storage with embedding when tied
 };
 
+// The Hugging Face name and shape of every weight the config implies (lm_head only when untied).
+std::map<std::string, Shape> llama_weight_shapes(const LlamaConfig& cfg);
+
 // Random weights for tests: linear weights uniform in +-1/sqrt(in), norms near 1, embeddings
 // uniform in +-1; a pure function of seed.
 LlamaWeights llama_weights_random(const LlamaConfig& cfg, uint64_t seed);

@@ -1,9 +1,11 @@
 #include "io/hf_model_dir.h"
 
+#include <cstdint>
 #include <filesystem>
 
 #include "core/check.h"
 #include "io/json.h"
+#include "io/llama_tensors.h"
 
 namespace ckf {
 namespace {
@@ -16,18 +18,20 @@ const Json* member(const Json& obj, const char* key, const std::string& path, bo
   return v != nullptr && !v->is_null() ? v : nullptr;
 }
 
-int64_t int_field(const Json& obj, const char* key, const std::string& path, const int64_t* fallback = nullptr) {
+int int_field(const Json& obj, const char* key, const std::string& path, const int* fallback = nullptr) {
   const Json* v = member(obj, key, path, fallback == nullptr);
   if (v == nullptr) return *fallback;
   CKF_CHECK(v->is_integer(), path << ": '" << key << "' must be an integer, found " << json_type_name(v->type()));
-  return v->as_int64();
+  int64_t i = v->as_int64();
+  CKF_CHECK(i >= 0 && i <= INT32_MAX, path << ": '" << key << "' = " << i << " is out of range");
+  return static_cast<int>(i);
 }
 
-double number_field(const Json& obj, const char* key, const std::string& path, double fallback) {
+float number_field(const Json& obj, const char* key, const std::string& path, float fallback) {
   const Json* v = member(obj, key, path, false);
   if (v == nullptr) return fallback;
   CKF_CHECK(v->is_number(), path << ": '" << key << "' must be a number, found " << json_type_name(v->type()));
-  return v->as_number();
+  return static_cast<float>(v->as_number());
 }
 
 // Buffers some checkpoints carry that are recomputed from the config, not weights.
@@ -48,25 +52,26 @@ LlamaConfig hf_config_read(const std::string& path) {
     CKF_CHECK(llama, path << ": 'architectures' does not list LlamaForCausalLM");
   }
   LlamaConfig c;
-  c.vocab_size = int_field(j, "vocab_size", path);
+  c.vocab = int_field(j, "vocab_size", path);
   c.d_model = int_field(j, "hidden_size", path);
   c.n_layers = int_field(j, "num_hidden_layers", path);
   c.n_heads = int_field(j, "num_attention_heads", path);
   c.n_kv_heads = int_field(j, "num_key_value_heads", path, &c.n_heads);
-  c.d_ffn = int_field(j, "intermediate_size", path);
+  c.ffn = int_field(j, "intermediate_size", path);
   CKF_CHECK(c.n_heads > 0, path << ": 'num_attention_heads' must be positive, got " << c.n_heads);
-  int64_t head_dim = c.d_model / c.n_heads;
+  int head_dim = c.d_model / c.n_heads;
   c.head_dim = int_field(j, "head_dim", path, &head_dim);
-  c.rms_eps = number_field(j, "rms_norm_eps", path, 1e-6);
+  c.rms_eps = number_field(j, "rms_norm_eps", path, 1e-6f);
   // transformers < 5 writes rope_theta at the top level, >= 5 inside rope_parameters.
-  c.rope_theta = number_field(j, "rope_theta", path, 10000.0);
+  c.rope_theta = number_field(j, "rope_theta", path, 10000.0f);
   if (const Json* rope = member(j, "rope_parameters", path, false)) {
     CKF_CHECK(rope->is_object(), path << ": 'rope_parameters' must be an object");
     c.rope_theta = number_field(*rope, "rope_theta", path, c.rope_theta);
   }
   const Json* tie = member(j, "tie_word_embeddings", path, false);
   CKF_CHECK(tie == nullptr || tie->is_bool(), path << ": 'tie_word_embeddings' must be true or false");
-  c.tied_embeddings = tie != nullptr && tie->as_bool();
+  c.tie_embeddings = tie != nullptr && tie->as_bool();
+  c.max_seq = int_field(j, "max_position_embeddings", path, &c.max_seq);
   llama_config_validate(c, path);
   return c;
 }

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "io/llama_weights.h"
+#include "io/weight_source.h"
 #include "io/safetensors.h"
 
 namespace ckf {
@@ -15,7 +15,7 @@ namespace ckf {
 // Reads a LlamaForCausalLM config.json; errors name the file and the field.
 LlamaConfig hf_config_read(const std::string& config_json_path);
 
-class HfModelDir : public LlamaWeights {
+class HfModelDir : public WeightSource {
  public:
   explicit HfModelDir(const std::string& dir);  // checks config, index and every tensor name/shape
 

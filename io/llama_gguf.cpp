@@ -1,6 +1,9 @@
 #include "io/llama_gguf.h"
 
+#include <cstdint>
+
 #include "core/check.h"
+#include "io/llama_tensors.h"
 
 namespace ckf {
 namespace {
@@ -20,23 +23,31 @@ int64_t int_or(const GgufFile& f, const std::string& key, int64_t fallback) {
   return f.find(key) ? f.get_int(key) : fallback;
 }
 
+// The model's int fields; a value beyond int range is as corrupt as a negative one.
+int to_int(const GgufFile& f, int64_t v, const char* key) {
+  CKF_CHECK(v >= 0 && v <= INT32_MAX, f.path() << ": " << key << " = " << v << " is out of range");
+  return static_cast<int>(v);
+}
+
 LlamaConfig read_config(const GgufFile& f) {
   const std::string& arch = f.get_string("general.architecture");
   CKF_CHECK(arch == "llama", f.path() << ": general.architecture is '" << arch << "', expected 'llama'");
   LlamaConfig c;
-  c.d_model = f.get_int("llama.embedding_length");
-  c.n_layers = f.get_int("llama.block_count");
-  c.n_heads = f.get_int("llama.attention.head_count");
-  c.n_kv_heads = int_or(f, "llama.attention.head_count_kv", c.n_heads);
-  c.d_ffn = f.get_int("llama.feed_forward_length");
-  c.rms_eps = f.get_float("llama.attention.layer_norm_rms_epsilon");
-  c.rope_theta = f.find("llama.rope.freq_base") ? f.get_float("llama.rope.freq_base") : 10000.0;
+  c.d_model = to_int(f, f.get_int("llama.embedding_length"), "llama.embedding_length");
+  c.n_layers = to_int(f, f.get_int("llama.block_count"), "llama.block_count");
+  c.n_heads = to_int(f, f.get_int("llama.attention.head_count"), "llama.attention.head_count");
+  c.n_kv_heads = to_int(f, int_or(f, "llama.attention.head_count_kv", c.n_heads), "llama.attention.head_count_kv");
+  c.ffn = to_int(f, f.get_int("llama.feed_forward_length"), "llama.feed_forward_length");
+  c.rms_eps = static_cast<float>(f.get_float("llama.attention.layer_norm_rms_epsilon"));
+  c.rope_theta = f.find("llama.rope.freq_base") ? static_cast<float>(f.get_float("llama.rope.freq_base")) : 10000.0f;
   CKF_CHECK(f.find("llama.attention.key_length") || (c.n_heads > 0 && c.d_model % c.n_heads == 0),
             f.path() << ": llama.embedding_length " << c.d_model << " is not a multiple of llama.attention.head_count " << c.n_heads);
-  c.head_dim = int_or(f, "llama.attention.key_length", c.n_heads > 0 ? c.d_model / c.n_heads : 0);
+  c.head_dim = to_int(f, int_or(f, "llama.attention.key_length", c.n_heads > 0 ? c.d_model / c.n_heads : 0),
+                      "llama.attention.key_length");
   const GgufTensorInfo& embd = f.tensor("token_embd.weight");
-  c.vocab_size = int_or(f, "llama.vocab_size", embd.ne.size() == 2 ? embd.ne[1] : 0);
-  c.tied_embeddings = f.find_tensor("output.weight") == nullptr;
+  c.vocab = to_int(f, int_or(f, "llama.vocab_size", embd.ne.size() == 2 ? embd.ne[1] : 0), "llama.vocab_size");
+  c.tie_embeddings = f.find_tensor("output.weight") == nullptr;
+  c.max_seq = to_int(f, int_or(f, "llama.context_length", c.max_seq), "llama.context_length");
   llama_config_validate(c, f.path());
   return c;
 }

@@ -12,11 +12,11 @@
 
 #include "core/tensor.h"
 #include "io/gguf_file.h"
-#include "io/llama_weights.h"
+#include "io/weight_source.h"
 
 namespace ckf {
 
-class LlamaGguf : public LlamaWeights {
+class LlamaGguf : public WeightSource {
  public:
   explicit LlamaGguf(const std::string& path);  // checks architecture, config and every tensor name/shape
 

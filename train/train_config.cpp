@@ -79,7 +79,7 @@ bool curriculum_use_soft(const CurriculumConfig& c, uint64_t seed, int64_t step,
 }
 
 bool train_config_parse(const std::vector<std::string>& args, TrainConfig& cfg, std::ostream& help_out) {
-  std::string tasks = "ctr,sequential,rating,topk", batch = "4,4,4,2", mapper = "metanet", lr_decay = "cosine";
+  std::string tasks = "ctr,sequential,rating,topk", batch = "4,4,4,2", loss_weights, mapper = "metanet", lr_decay = "cosine";
   std::string shared_targets = targets_str(cfg.shared_spec), task_targets = targets_str(cfg.task_spec);
   std::string config_file;
   float lr = 1e-4f, min_lr = 0.0f, weight_decay = 0.0f, clip = 1.0f;
@@ -87,13 +87,14 @@ bool train_config_parse(const std::vector<std::string>& args, TrainConfig& cfg, 
   po::options_description desc("ckf train: CKF training (mapper + Multi-LoRA on a frozen LLaMA)");
   desc.add_options()("help", "this help")
       ("config", po::value(&config_file), "INI file with any of these options (command line wins)")
-      ("model.path", po::value(&cfg.model_path), "base model file")
+      ("model.path", po::value(&cfg.model_path), "base model: a .gguf file or a Hugging Face model directory")
       ("model.random", po::value(&cfg.model_random), "tiny: a small random decoder instead of a model file (tests)")
       ("model.vocab", po::value(&cfg.model_vocab), "vocabulary of the random model (>= the tokenizer's)")
       ("data.dir", po::value(&cfg.data_dir), "dataset directory made by ckf prep --model")
       ("data.cf", po::value(&cfg.cf_path), "CF embeddings file made by ckf cf")
       ("data.tasks", po::value(&tasks)->default_value(tasks), "tasks, comma separated")
       ("data.batch", po::value(&batch)->default_value(batch), "samples per step of each task (global), comma separated")
+      ("data.loss-weights", po::value(&loss_weights), "weight of each task's mean loss, comma separated (default all 1)")
       ("data.placement", po::value(&cfg.placement), "task placement over replicas, e.g. ctr:0;topk:1 (default round robin)")
       ("lora.shared-targets", po::value(&shared_targets)->default_value(shared_targets), "shared adapter targets")
       ("lora.shared-r", po::value(&cfg.shared_spec.r)->default_value(cfg.shared_spec.r), "shared adapter rank")
@@ -146,9 +147,10 @@ bool train_config_parse(const std::vector<std::string>& args, TrainConfig& cfg, 
   }
 
   CKF_CHECK(cfg.model_path.empty() != cfg.model_random.empty(), "ckf train: give exactly one of --model.path and --model.random");
-  CKF_CHECK(cfg.model_path.empty(), "--model.path: loading a model file is not wired into ckf train yet (use --model.random tiny)");
-  CKF_CHECK(cfg.model_random == "tiny", "--model.random: unknown '" << cfg.model_random << "' (tiny)");
-  CKF_CHECK(cfg.model_vocab >= 2, "--model.vocab " << cfg.model_vocab << " must be >= 2 for --model.random");
+  if (!cfg.model_random.empty()) {
+    CKF_CHECK(cfg.model_random == "tiny", "--model.random: unknown '" << cfg.model_random << "' (tiny)");
+    CKF_CHECK(cfg.model_vocab >= 2, "--model.vocab " << cfg.model_vocab << " must be >= 2 for --model.random");
+  }
   CKF_CHECK(!cfg.data_dir.empty(), "ckf train: --data.dir is required");
   // Also with --mapper.kind none: the examples' user and item ids are checked against its tables.
   CKF_CHECK(!cfg.cf_path.empty(), "ckf train: --data.cf is required");
@@ -167,6 +169,22 @@ bool train_config_parse(const std::vector<std::string>& args, TrainConfig& cfg, 
   }
   CKF_CHECK(cfg.batch.size() == cfg.tasks.size(), "--data.batch: " << cfg.batch.size() << " sizes for "
                                                                    << cfg.tasks.size() << " tasks in --data.tasks");
+  cfg.loss_weights.assign(cfg.tasks.size(), 1.0);
+  if (!loss_weights.empty()) {
+    cfg.loss_weights.clear();
+    for (const std::string& w : split_list(loss_weights)) {
+      size_t used = 0;
+      double v = -1;
+      try {
+        v = std::stod(w, &used);
+      } catch (const std::exception&) {
+      }
+      CKF_CHECK(used == w.size() && std::isfinite(v) && v >= 0, "--data.loss-weights: '" << w << "' is not a finite weight >= 0");
+      cfg.loss_weights.push_back(v);
+    }
+    CKF_CHECK(cfg.loss_weights.size() == cfg.tasks.size(), "--data.loss-weights: " << cfg.loss_weights.size()
+                                                              << " weights for " << cfg.tasks.size() << " tasks in --data.tasks");
+  }
   if (mapper == "none") {
     cfg.mapper = MapperMode::none;
   } else {

@@ -24,7 +24,7 @@ struct CurriculumConfig {
 
 struct TrainConfig {
   // [model]
-  std::string model_path;   // a model file (not wired yet: needs io/model_load.h)
+  std::string model_path;   // a .gguf file or a Hugging Face model directory (io/model_load.h)
   std::string model_random; // "tiny": a small random LLaMA for tests
   int model_vocab = 0;      // vocab of the random model (must cover the tokenizer's ids)
   // [data]
@@ -32,6 +32,7 @@ struct TrainConfig {
   std::string cf_path;                 // `ckf cf` embeddings file
   std::vector<std::string> tasks;      // (T) ctr, sequential, rating, topk
   std::vector<int64_t> batch;          // (T) samples per global step of each task
+  std::vector<double> loss_weights;    // (T) the objective is the sum of weight * task mean loss
   std::string placement;               // "ctr:0;topk:1"; empty: round robin
   // [lora]
   LoraSpec shared_spec = lora_spec_shared_default();

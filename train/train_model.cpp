@@ -1,11 +1,15 @@
 #include "train/train_model.h"
 
 #include <cstring>
+#include <filesystem>
 
 #include "core/check.h"
 #include "io/cf_embeddings.h"
+#include "io/model_load.h"
 
 namespace ckf {
+
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -17,13 +21,30 @@ Tensor table_tensor(const std::vector<float>& v, int64_t rows, int64_t dim) {
 
 }  // namespace
 
+LlamaConfig train_llama_config(const TrainConfig& cfg) {
+  return cfg.model_path.empty() ? train_tiny_llama_config(cfg.model_vocab) : llama_config_load(cfg.model_path);
+}
+
+ModelIdentity train_model_identity(const TrainConfig& cfg) {
+  if (cfg.model_path.empty()) return ModelIdentity{"random:" + cfg.model_random, 0, ""};
+  const fs::path p = cfg.model_path;
+  if (!fs::is_directory(p)) return model_identity_of(p);
+  // A Hugging Face directory: its weights file stands for the model when there is a single one.
+  if (fs::exists(p / "model.safetensors")) return model_identity_of(p / "model.safetensors");
+  return ModelIdentity{cfg.model_path, 0, ""};
+}
+
 std::unique_ptr<TrainModel> train_model_create(const TrainConfig& cfg, const ProcessGrid& grid) {
   auto owner = std::make_unique<TrainModel>();
   TrainModel& m = *owner;
-  const LlamaConfig lc = train_tiny_llama_config(cfg.model_vocab);
-  m.model.config = lc;
-  m.model.weights = llama_weights_random(lc, cfg.seed);
-  m.model.lora = multilora_create(lc, cfg.shared_spec, cfg.task_spec, grid.my_tasks(), cfg.seed);
+  if (cfg.model_path.empty()) {
+    m.model.config = train_tiny_llama_config(cfg.model_vocab);
+    m.model.weights = llama_weights_random(m.model.config, cfg.seed);
+    m.model.lora = multilora_create(m.model.config, cfg.shared_spec, cfg.task_spec, grid.my_tasks(), cfg.seed);
+  } else {
+    m.model = llama_model_load(cfg.model_path, cfg.shared_spec, cfg.task_spec, grid.my_tasks(), cfg.seed);
+  }
+  const LlamaConfig& lc = m.model.config;
 
   const CfEmbeddingsFile cf = cf_embeddings_read(cfg.cf_path);
   m.cf.user_emb = table_tensor(cf.emb.user_emb, cf.emb.n_users, cf.emb.dim);

@@ -1,5 +1,6 @@
 #include "train/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -28,7 +29,7 @@ namespace fs = std::filesystem;
 // that trained it this step, and the tokens processed.
 struct StepLosses {
   std::vector<double> task_loss;  // (T) NaN for a task without samples this step
-  double total = 0;               // sum of the task losses
+  double total = 0;               // sum of weight * task loss: the objective
   double tokens = 0;              // over the world
 };
 
@@ -66,6 +67,7 @@ class Trainer {
 
  private:
   StepLosses step_compute(const LoaderBatch& batch);
+  void backward_weighted(CkfStepActs& acts, double weight);
   void checkpoint(int64_t step);
   void resume();
   void log_step(int64_t step, const StepLosses& losses, const StepResult& r, double seconds);
@@ -75,11 +77,13 @@ class Trainer {
   TaskPlacement placement_;
   std::unique_ptr<ProcessGrid> grid_;
   std::unique_ptr<TrainModel> m_;
+  ModelIdentity model_identity_;  // of the base model file, recorded in and checked against checkpoints
   std::unique_ptr<GradSync> sync_;
   std::unique_ptr<AdamW> opt_;
   std::unique_ptr<Loader> loader_;
   int64_t step_ = 0;      // steps completed
   int64_t skipped_ = 0;   // steps whose update was skipped (non-finite gradient)
+  std::vector<Tensor> grad_held_;  // (P) gradients of earlier tasks while a weighted one runs
   std::ofstream metrics_;
   std::chrono::steady_clock::time_point start_;
   int64_t start_step_ = 0;
@@ -92,10 +96,11 @@ Trainer::Trainer(const TrainConfig& cfg, Communicator& world) : cfg_(cfg), world
                                      : placement_parse(cfg.placement, dp, "--data.placement");
   CKF_CHECK(placement_.tasks == cfg.tasks, "--data.placement lists the tasks " << placement_.str()
                                                                                << ", not those of --data.tasks");
-  const LlamaConfig lc = train_tiny_llama_config(cfg.model_vocab);
+  const LlamaConfig lc = train_llama_config(cfg);
   grid_ = std::make_unique<ProcessGrid>(world, cfg.tp, TpSplitDims{lc.n_heads, lc.n_kv_heads, lc.vocab, lc.ffn},
                                         placement_);
   m_ = train_model_create(cfg, *grid_);
+  model_identity_ = train_model_identity(cfg);
   sync_ = std::make_unique<GradSync>(*grid_, m_->sync_items, cfg.bucket_bytes);
   opt_ = std::make_unique<AdamW>(m_->params, cfg.optim, m_->count_in_norm);
   LoaderOptions lo;
@@ -129,7 +134,7 @@ StepLosses Trainer::step_compute(const LoaderBatch& batch) {
     const LlamaRunMode mode{true, rng_mix(cfg_.seed ^ rng_mix(uint64_t(batch.step) * 16 + uint64_t(part.task)))};
     CkfStepActs acts;
     const float loss = ckf_forward(m_->model, m_->mapper, m_->cf, examples, acts, mode);
-    ckf_backward(m_->model, m_->mapper, acts);
+    backward_weighted(acts, cfg_.loss_weights[t]);
     red[t] += double(loss);
     red[T + t] += 1.0;
   }
@@ -138,10 +143,33 @@ StepLosses Trainer::step_compute(const LoaderBatch& batch) {
   out.task_loss.resize(T);
   for (size_t t = 0; t < T; ++t) {
     out.task_loss[t] = red[T + t] > 0 ? red[t] / red[T + t] : NAN;
-    if (red[T + t] > 0) out.total += out.task_loss[t];
+    if (red[T + t] > 0) out.total += cfg_.loss_weights[t] * out.task_loss[t];
   }
   out.tokens = red[2 * T];
   return out;
+}
+
+// Adds weight * (gradient of the task's mean loss) to the gradients: ckf_backward accumulates the
+// unweighted gradient, so with a weight other than 1 the gradients so far are held aside, the
+// task's backward runs on zeroed gradients, and the two are combined.
+void Trainer::backward_weighted(CkfStepActs& acts, double weight) {
+  if (weight == 1.0) {
+    ckf_backward(m_->model, m_->mapper, acts);
+    return;
+  }
+  const ParamRefs& ps = m_->params;
+  grad_held_.resize(ps.size());
+  for (size_t i = 0; i < ps.size(); ++i) {
+    grad_held_[i] = ps[i]->grad.clone();
+    std::fill_n(ps[i]->grad.data<float>(), ps[i]->grad.numel(), 0.0f);
+  }
+  ckf_backward(m_->model, m_->mapper, acts);
+  const float w = float(weight);
+  for (size_t i = 0; i < ps.size(); ++i) {
+    float* g = ps[i]->grad.data<float>();
+    const float* held = grad_held_[i].data<const float>();
+    for (int64_t k = 0; k < ps[i]->grad.numel(); ++k) g[k] = held[k] + w * g[k];
+  }
 }
 
 void Trainer::checkpoint(int64_t step) {
@@ -158,7 +186,7 @@ void Trainer::checkpoint(int64_t step) {
   meta.dp = grid_->dp_size();
   meta.placement = placement_.str();
   meta.config_text = cfg_.config_text;
-  meta.model.path = "random:" + cfg_.model_random;
+  meta.model = model_identity_;
   const fs::path dir = checkpoint_save(world_, cfg_.ckpt_dir, cfg_.keep_last, meta, m_->params, opt_.get(), state);
   if (world_.rank() == 0) std::printf("checkpoint %s\n", dir.c_str()), std::fflush(stdout);
 }
@@ -181,7 +209,7 @@ void Trainer::resume() {
                                                                 << " ranks, this job has " << world_.size()
                                                                 << " (resharding the trainer state is not wired yet)");
   TrainState state;
-  checkpoint_load(ck, ModelIdentity{}, m_->params, opt_.get(), &state, world_.rank());
+  checkpoint_load(ck, model_identity_, m_->params, opt_.get(), &state, world_.rank());
   CKF_CHECK(state.extra_int["seed"] == int64_t(cfg_.seed),
             "resume from " << ck.path << ": saved with --seed " << state.extra_int["seed"] << ", not " << cfg_.seed);
   step_ = state.step;

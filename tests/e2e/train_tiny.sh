@@ -4,7 +4,7 @@
 # Checks: the loss falls (mean of the first 5 steps vs the last 5), the JSONL metrics, and exact
 # resume: N steps straight vs k steps + --resume auto + N-k steps give identical losses for every
 # later step and identical parameters and AdamW moments in the final checkpoint; SIGUSR1 gives a
-# checkpoint and exit status 75.
+# checkpoint and exit status 75; persistent non-finite losses checkpoint and fail.
 set -euo pipefail
 build=$1
 ckf="$build/launch/ckf"
@@ -24,10 +24,11 @@ mpi="mpirun -np 2 --oversubscribe"
 common=(--model.random tiny --model.vocab 400 --data.dir "$work/data" --data.cf "$work/cf.h5"
   --data.tasks ctr,rating,sequential,topk --data.batch 4,4,2,2 --data.placement "ctr:0;rating:0;sequential:1;topk:1"
   --lora.shared-r 4 --lora.task-r 4 --mapper.meta-hidden 8 --mapper.proj-hidden 16 --curriculum.on
-  --optim.lr 0.01 --optim.warmup 2 --seed 5)
+  --optim.warmup 2 --seed 5)
+lr=(--optim.lr 0.01)
 
 # Training: the loss falls.
-$mpi "$ckf" train "${common[@]}" --steps 30 --metrics "$work/m.jsonl" --ckpt-dir "$work/ck" --log-every 10 \
+$mpi "$ckf" train "${common[@]}" "${lr[@]}" --steps 30 --metrics "$work/m.jsonl" --ckpt-dir "$work/ck" --log-every 10 \
   > "$work/train.log" 2>&1 || { cat "$work/train.log"; fail "train"; }
 grep -q "^step 30/30" "$work/train.log" || { cat "$work/train.log"; fail "no progress line for step 30"; }
 [ "$(wc -l < "$work/m.jsonl")" = 30 ] || fail "expected 30 metrics lines"
@@ -45,11 +46,11 @@ PY
 
 # Exact resume: 12 steps straight vs 5 steps, then resume to 12 (checkpoints every 4 steps too).
 short=(--steps 12 --ckpt-every 4)
-$mpi "$ckf" train "${common[@]}" "${short[@]}" --metrics "$work/a.jsonl" --ckpt-dir "$work/a" > "$work/a.log" 2>&1 \
+$mpi "$ckf" train "${common[@]}" "${lr[@]}" "${short[@]}" --metrics "$work/a.jsonl" --ckpt-dir "$work/a" > "$work/a.log" 2>&1 \
   || { cat "$work/a.log"; fail "straight run"; }
-$mpi "$ckf" train "${common[@]}" "${short[@]}" --max-steps 5 --metrics "$work/b.jsonl" --ckpt-dir "$work/b" \
+$mpi "$ckf" train "${common[@]}" "${lr[@]}" "${short[@]}" --max-steps 5 --metrics "$work/b.jsonl" --ckpt-dir "$work/b" \
   > "$work/b.log" 2>&1 || { cat "$work/b.log"; fail "first half"; }
-$mpi "$ckf" train "${common[@]}" "${short[@]}" --resume auto --metrics "$work/b.jsonl" --ckpt-dir "$work/b" \
+$mpi "$ckf" train "${common[@]}" "${lr[@]}" "${short[@]}" --resume auto --metrics "$work/b.jsonl" --ckpt-dir "$work/b" \
   > "$work/b2.log" 2>&1 || { cat "$work/b2.log"; fail "resumed half"; }
 grep -q "resumed from .*step-0000005 at step 5" "$work/b2.log" || { cat "$work/b2.log"; fail "did not resume at step 5"; }
 python3 - "$work/a.jsonl" "$work/b.jsonl" <<'PY' || fail "resumed losses differ"
@@ -73,8 +74,33 @@ for rank in ("rank-00000.h5", "rank-00001.h5"):
                 n += 1
 print(f"resume: {n} tensors bit-identical")
 PY
+# Loss weights: a task of weight 0 gets no gradient, so its adapters' B stay at their zero start.
+$mpi "$ckf" train "${common[@]}" "${lr[@]}" --steps 3 --data.loss-weights 1,1,1,0 --ckpt-dir "$work/w" > "$work/w.log" 2>&1 \
+  || { cat "$work/w.log"; fail "weighted run"; }
+python3 - "$work/w/step-0000003/rank-00001.h5" <<'PY' || fail "loss weights"
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1]) as f:
+    b = {n: f["param"][n][()] for n in f["param"] if ".lora_B." in n}
+topk = [v for n, v in b.items() if n.startswith("lora.task.topk.")]
+seq = [v for n, v in b.items() if n.startswith("lora.task.sequential.")]
+assert topk and seq
+assert all(np.all(v == 0) for v in topk), "weight-0 task adapters moved"
+assert all(np.any(v != 0) for v in seq), "weight-1 task adapters did not move"
+print("loss weights: weight-0 task adapters unchanged")
+PY
+
+# Non-finite losses: an absurd learning rate makes the adapters overflow after one update; the
+# next steps are skipped, and past --nonfinite-limit the run checkpoints and fails naming the flag.
+if $mpi "$ckf" train "${common[@]}" --mapper.kind none --steps 20 --optim.lr 1e38 --optim.clip 0 --nonfinite-limit 2 \
+  --ckpt-dir "$work/nf" > "$work/nf.log" 2>&1; then
+  fail "a diverged run succeeded"
+fi
+grep -q "loss non-finite for 3 consecutive steps (--nonfinite-limit 2)" "$work/nf.log" || { cat "$work/nf.log"; fail "no non-finite error"; }
+grep -q "(skipped: non-finite gradient)" "$work/nf.log" || { cat "$work/nf.log"; fail "no skipped step"; }
+[ -f "$work/nf/step-0000003/COMPLETE" ] || { cat "$work/nf.log"; fail "no checkpoint before the non-finite error"; }
+
 # Preemption: SIGUSR1 (mpirun forwards it) makes every rank checkpoint at one step and exit 75.
-$mpi "$ckf" train "${common[@]}" --steps 100000 --ckpt-dir "$work/p" --log-every 5 > "$work/p.log" 2>&1 &
+$mpi "$ckf" train "${common[@]}" "${lr[@]}" --steps 100000 --ckpt-dir "$work/p" --log-every 5 > "$work/p.log" 2>&1 &
 job=$!
 for _ in $(seq 600); do grep -q "^step 5/" "$work/p.log" && break; sleep 0.1; done
 grep -q "^step 5/" "$work/p.log" || { kill $job; cat "$work/p.log"; fail "no progress before the signal"; }

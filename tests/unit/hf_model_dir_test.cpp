@@ -25,7 +25,7 @@ std::string read_text(const fs::path& p) {
 }
 
 // Every tensor equals the golden exactly: F16/BF16 -> f32 is exact, as is the F32 copy.
-void expect_matches_golden(const LlamaWeights& m, const std::string& dir) {
+void expect_matches_golden(const WeightSource& m, const std::string& dir) {
   std::map<std::string, Tensor> all = m.load_all();
   std::string bytes = read_text(dir + "/expected.f32");
   std::vector<float> want(bytes.size() / 4);
@@ -52,23 +52,23 @@ void expect_matches_golden(const LlamaWeights& m, const std::string& dir) {
 TEST(HfModelDir, F32SingleFileUntied) {
   HfModelDir m(kDir + "f32");
   const LlamaConfig& c = m.config();
-  EXPECT_EQ(c.vocab_size, 32);
+  EXPECT_EQ(c.vocab, 32);
   EXPECT_EQ(c.d_model, 16);
   EXPECT_EQ(c.n_layers, 2);
   EXPECT_EQ(c.n_heads, 4);
   EXPECT_EQ(c.n_kv_heads, 2);
-  EXPECT_EQ(c.d_ffn, 24);
+  EXPECT_EQ(c.ffn, 24);
   EXPECT_EQ(c.head_dim, 4);
-  EXPECT_EQ(c.rms_eps, 1e-5);
+  EXPECT_FLOAT_EQ(c.rms_eps, 1e-5f);
   EXPECT_EQ(c.rope_theta, 20000.0);  // from rope_parameters (transformers >= 5)
-  EXPECT_FALSE(c.tied_embeddings);
+  EXPECT_FALSE(c.tie_embeddings);
   EXPECT_EQ(m.names().size(), 21u);
   expect_matches_golden(m, kDir + "f32");
 }
 
 TEST(HfModelDir, Bf16ShardedTied) {
-  auto m = llama_weights_open(kDir + "bf16_sharded");
-  EXPECT_TRUE(m->config().tied_embeddings);
+  auto m = weight_source_open(kDir + "bf16_sharded");
+  EXPECT_TRUE(m->config().tie_embeddings);
   EXPECT_EQ(m->names().size(), 20u);
   expect_matches_golden(*m, kDir + "bf16_sharded");
 }
@@ -125,7 +125,7 @@ TEST(HfModelDirMalformed, Config) {
   expect_broken("f32", [](const fs::path& d) { replace_in(d / "config.json", "\"num_hidden_layers\": 2", "\"num_hidden_layers\": 2.5"); },
                 {"config.json", "'num_hidden_layers' must be an integer"});
   expect_broken("f32", [](const fs::path& d) { replace_in(d / "config.json", "\"num_key_value_heads\": 2", "\"num_key_value_heads\": 3"); },
-                {"config.json", "not a multiple of num_key_value_heads 3"});
+                {"config.json", "n_kv_heads 3 must divide n_heads 4"});
   expect_broken("f32", [](const fs::path& d) { replace_in(d / "config.json", "\"num_hidden_layers\": 2", "\"num_hidden_layers\": 3"); },
                 {"model.layers.2.", "is missing"});
   expect_broken("f32", [](const fs::path& d) { replace_in(d / "config.json", "\"intermediate_size\": 24", "\"intermediate_size\": 25"); },

@@ -48,16 +48,16 @@ TEST(LlamaGguf, NameMapping) {
 TEST(LlamaGguf, TinyModelMatchesTransformers) {
   LlamaGguf m(kDir + "tiny_llama.gguf");
   const LlamaConfig& c = m.config();
-  EXPECT_EQ(c.vocab_size, 40);
+  EXPECT_EQ(c.vocab, 40);
   EXPECT_EQ(c.d_model, 32);
   EXPECT_EQ(c.n_layers, 2);
   EXPECT_EQ(c.n_heads, 4);
   EXPECT_EQ(c.n_kv_heads, 2);
-  EXPECT_EQ(c.d_ffn, 64);
+  EXPECT_EQ(c.ffn, 64);
   EXPECT_EQ(c.head_dim, 8);
   EXPECT_FLOAT_EQ(static_cast<float>(c.rms_eps), 1e-5f);
   EXPECT_EQ(c.rope_theta, 50000.0);
-  EXPECT_FALSE(c.tied_embeddings);
+  EXPECT_FALSE(c.tie_embeddings);
 
   std::map<std::string, Tensor> all = m.load_all();
   std::vector<float> want = read_f32(kDir + "tiny_llama.hf.f32");
@@ -135,7 +135,7 @@ TEST(LlamaGgufMalformed, InconsistentFiles) {
   expect_llama_error("arch.gguf", std::string("architecture\x08\0\0\0\x05\0\0\0\0\0\0\0llama", 29),
                      std::string("architecture\x08\0\0\0\x05\0\0\0\0\0\0\0gemma", 29), {"general.architecture is 'gemma'"});
   expect_llama_error("heads.gguf", std::string("head_count_kv\x04\0\0\0\x02", 18), std::string("head_count_kv\x04\0\0\0\x03", 18),
-                     {"not a multiple of num_key_value_heads 3"});
+                     {"n_kv_heads 3 must divide n_heads 4"});
 }
 
 // SmolLM2-135M: config as transformers reads it, tied embeddings, and q/k/up rows in HF layout
@@ -145,16 +145,16 @@ TEST(LlamaGgufModel, SmolLM2ConfigAndHfRows) {
   if (!std::filesystem::exists(path)) GTEST_SKIP() << "model file " << path << " not present (cluster/setup-model.sh fetches it)";
   LlamaGguf m(path);
   const LlamaConfig& c = m.config();
-  EXPECT_EQ(c.vocab_size, 49152);
+  EXPECT_EQ(c.vocab, 49152);
   EXPECT_EQ(c.d_model, 576);
   EXPECT_EQ(c.n_layers, 30);
   EXPECT_EQ(c.n_heads, 9);
   EXPECT_EQ(c.n_kv_heads, 3);
-  EXPECT_EQ(c.d_ffn, 1536);
+  EXPECT_EQ(c.ffn, 1536);
   EXPECT_EQ(c.head_dim, 64);
   EXPECT_FLOAT_EQ(static_cast<float>(c.rms_eps), 1e-5f);
   EXPECT_EQ(c.rope_theta, 100000.0);
-  EXPECT_TRUE(c.tied_embeddings);
+  EXPECT_TRUE(c.tie_embeddings);
   EXPECT_EQ(m.names().size(), 272u);
 
   std::vector<float> want = read_f32(kDir + "smollm2_hf_rows.f32");

@@ -56,6 +56,7 @@ TEST(TrainConfig, FlagsAndIniFileCommandLineWins) {
   EXPECT_EQ(cfg.shared_spec.r, 4);
   EXPECT_EQ(cfg.tasks, (std::vector<std::string>{"ctr", "topk"}));
   EXPECT_EQ(cfg.batch, (std::vector<int64_t>{3, 2}));  // the flag, not the file's 5,6
+  EXPECT_EQ(cfg.loss_weights, (std::vector<double>{1.0, 1.0}));  // default
   EXPECT_NE(cfg.config_text.find("optim.lr = 0.01"), std::string::npos) << cfg.config_text;
 }
 
@@ -73,6 +74,8 @@ TEST(TrainConfig, ErrorsNameTheFlag) {
   EXPECT_NE(error_of(with(base_args(), {"--optim.lr", "fast"})).find("optim.lr"), std::string::npos);
   EXPECT_NE(error_of(with(base_args(), {"--data.batch", "3"})).find("--data.batch"), std::string::npos);
   EXPECT_NE(error_of(with(base_args(), {"--data.batch", "3,x"})).find("--data.batch"), std::string::npos);
+  EXPECT_NE(error_of(with(base_args(), {"--data.loss-weights", "1,-2"})).find("--data.loss-weights"), std::string::npos);
+  EXPECT_NE(error_of(with(base_args(), {"--data.loss-weights", "1"})).find("--data.loss-weights"), std::string::npos);
   EXPECT_NE(error_of(with(base_args(), {"--mapper.kind", "mlp"})).find("--mapper.kind"), std::string::npos);
   EXPECT_NE(error_of(with(base_args(), {"--lora.shared-targets", "q,zz"})).find("--lora.shared-targets"),
             std::string::npos);

@@ -7,19 +7,19 @@
 #include <string>
 #include <vector>
 
+#include "core/llama_config.h"
 #include "core/tensor.h"
-#include "io/llama_config.h"
 
 namespace ckf {
 
-class LlamaWeights {
+class WeightSource {
  public:
-  LlamaWeights() = default;
-  LlamaWeights(const LlamaWeights&) = delete;  // implementations hold pointers into their own tables
-  LlamaWeights& operator=(const LlamaWeights&) = delete;
-  virtual ~LlamaWeights() = default;
+  WeightSource() = default;
+  WeightSource(const WeightSource&) = delete;  // implementations hold pointers into their own tables
+  WeightSource& operator=(const WeightSource&) = delete;
+  virtual ~WeightSource() = default;
   virtual const LlamaConfig& config() const = 0;
-  virtual std::vector<std::string> names() const = 0;        // HF names, sorted
+  virtual std::vector<std::string> names() const = 0;  // HF names, sorted
   virtual Shape shape(const std::string& name) const = 0;
   virtual Tensor load(const std::string& name) const = 0;
   virtual Tensor load_rows(const std::string& name, int64_t begin, int64_t end) const = 0;  // 2-D only
@@ -28,6 +28,6 @@ class LlamaWeights {
 };
 
 // Opens a .gguf file or a Hugging Face model directory.
-std::unique_ptr<LlamaWeights> llama_weights_open(const std::string& path);
+std::unique_ptr<WeightSource> weight_source_open(const std::string& path);
 
 }  // namespace ckf
