@@ -48,7 +48,7 @@ bool eval_options_parse(const std::vector<std::string>& args, EvalOptions& o) {
       ("out", po::value(&o.out), "result JSON file (written by rank 0, atomically)")
       ("max-samples", po::value(&o.max_samples)->default_value(o.max_samples), "the first N samples of each task (-1: all)")
       ("variant", po::value(&o.variant)->default_value(o.variant), "soft: CKF prompts with soft tokens; text: titles-only prompts (text baseline)")
-      ("tokenizer", po::value(&o.tokenizer), "the prompts' tokenizer (.gguf, tokenizer.json or HF model directory): answer token ids")
+      ("tokenizer", po::value(&o.tokenizer), "the prompts' tokenizer (.gguf, tokenizer.json or HF model directory) for the answer token ids; default: the model file")
       ("batch", po::value(&o.batch)->default_value(o.batch), "samples per batched forward (topk: each sample is its own block)")
       ("topk-batched", po::bool_switch(&o.topk_batched), "topk: run a sample's candidates as one batch instead of sharing the prefix's KV cache");
   po::variables_map vm;
@@ -65,7 +65,6 @@ bool eval_options_parse(const std::vector<std::string>& args, EvalOptions& o) {
   CKF_CHECK(!o.config.empty(), "ckf eval: --config FILE is required");
   CKF_CHECK(!o.ckpt.empty(), "ckf eval: --ckpt DIR is required");
   CKF_CHECK(!o.out.empty(), "ckf eval: --out FILE is required");
-  CKF_CHECK(!o.tokenizer.empty(), "ckf eval: --tokenizer is required (the model file is not wired into the configuration yet)");
   CKF_CHECK(o.split == "valid" || o.split == "test", "--split '" << o.split << "': expected valid or test");
   CKF_CHECK(o.batch >= 1, "--batch " << o.batch << " must be >= 1");
   prompt_variant_parse(o.variant);
@@ -107,6 +106,8 @@ int eval_command(const std::vector<std::string>& args) {
   if (!eval_options_parse(args, o)) return 0;
   TrainConfig cfg;
   train_config_parse({"--config", o.config}, cfg, std::cout);
+  CKF_CHECK(!o.tokenizer.empty() || !cfg.model_path.empty(),
+            "ckf eval: a random model (model.random) has no tokenizer: give --tokenizer");
   CKF_CHECK(cfg.mapper != MapperMode::none || o.variant == "text",
             "--variant soft: the configuration has no mapper (mapper none); evaluate with --variant text");
   world_init(nullptr, nullptr);
@@ -117,12 +118,12 @@ int eval_command(const std::vector<std::string>& args) {
       everywhere.replicas.emplace_back();
       for (int r = 0; r < world->size(); ++r) everywhere.replicas.back().push_back(r);
     }
-    const LlamaConfig lc = train_tiny_llama_config(cfg.model_vocab);
+    const LlamaConfig lc = train_llama_config(cfg);
     ProcessGrid grid(*world, 1, TpSplitDims{lc.n_heads, lc.n_kv_heads, lc.vocab, lc.ffn}, everywhere);
     std::unique_ptr<TrainModel> m = train_model_create(cfg, grid);
     const FoundCheckpoint ck = checkpoint_pick(o.ckpt);
-    checkpoint_load(ck, ModelIdentity{}, m->params, nullptr, nullptr, 0);
-    const Tokenizer tok = tokenizer_load(o.tokenizer);
+    checkpoint_load(ck, train_model_identity(cfg), m->params, nullptr, nullptr, 0);
+    const Tokenizer tok = tokenizer_load(o.tokenizer.empty() ? cfg.model_path : o.tokenizer);
     const Catalog catalog = catalog_read(fs::path(cfg.data_dir) / "catalog.h5");
     ModelLogits source(m->model, m->mapper, m->cf, !o.topk_batched);
     std::vector<EvalTaskResult> results;

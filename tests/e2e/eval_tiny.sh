@@ -3,7 +3,7 @@
 # on a synthetic MovieLens export, a short ckf train with a checkpoint, then ckf eval of that checkpoint
 # on 1, 2 and 4 ranks. Checks: the JSON reports are byte-identical across rank counts, every task
 # has all/warm/cold groups whose sample counts add up, the metrics are in range, --max-samples
-# caps each task, the text variant runs, and bad options are refused with a message naming them.
+# caps each task, another checkpoint gives other metrics, the text variant runs, and bad options are refused with a message naming them.
 set -euo pipefail
 build=$1
 ckf="$build/launch/ckf"
@@ -55,7 +55,7 @@ proj-hidden = 16
 lr = 0.01
 warmup = 2
 INI
-mpi 2 "$ckf" train --config "$work/train.ini" --steps 6 --ckpt-dir "$work/ck" > "$work/train.log" 2>&1 \
+mpi 2 "$ckf" train --config "$work/train.ini" --steps 6 --ckpt-every 3 --ckpt-dir "$work/ck" > "$work/train.log" 2>&1 \
   || { cat "$work/train.log"; fail "train"; }
 [ -f "$work/ck/step-0000006/COMPLETE" ] || fail "no checkpoint"
 
@@ -81,6 +81,15 @@ for task, metrics in want.items():
         assert 0 <= v <= (4 if task == "rating" else 1), (task, m, v)
 print({t: (r["tasks"][t]["warm"]["samples"], r["tasks"][t]["cold"]["samples"]) for t in want})
 print({t: {m: round(r["tasks"][t]["all"][m], 4) for m in want[t]} for t in want})
+PY
+# A step directory is evaluated as given, and the loaded parameters matter: step 3 != step 6.
+mpi 2 "$ckf" "${base[@]}" --ckpt "$work/ck/step-0000003" --split test --out "$work/s3.json" > "$work/s3.log" 2>&1 \
+  || { cat "$work/s3.log"; fail "eval of step 3"; }
+grep -q step-0000003 "$work/s3.json" || fail "step-3 report does not name its checkpoint"
+python3 - "$work/np1.json" "$work/s3.json" <<'PY' || fail "step 3 and step 6 give the same metrics"
+import json, sys
+a, b = (json.load(open(f))["tasks"] for f in sys.argv[1:])
+assert a != b
 PY
 mpi 2 "$ckf" "${ev[@]}" --variant text --out "$work/text.json" > "$work/text.log" 2>&1 || { cat "$work/text.log"; fail "text variant"; }
 python3 -c "import json,sys; r=json.load(open(sys.argv[1])); assert r['variant']=='text'" "$work/text.json" || fail "text report"
