@@ -79,12 +79,14 @@ bool curriculum_use_soft(const CurriculumConfig& c, uint64_t seed, int64_t step,
 }
 
 bool train_config_parse(const std::vector<std::string>& args, TrainConfig& cfg, std::ostream& help_out) {
-  std::string tasks = "ctr,sequential,rating,topk", batch = "4,4,4,2", loss_weights, mapper = "metanet", lr_decay = "cosine";
+  std::string tasks = "ctr,sequential,rating,topk", batch = "4,4,4,2", loss_weights, mapper = "metanet",
+              lr_decay = "cosine";
   std::string shared_targets = targets_str(cfg.shared_spec), task_targets = targets_str(cfg.task_spec);
   std::string config_file;
   float lr = 1e-4f, min_lr = 0.0f, weight_decay = 0.0f, clip = 1.0f;
   int64_t warmup = 0;
   po::options_description desc("ckf train: CKF training (mapper + Multi-LoRA on a frozen LLaMA)");
+  // clang-format off
   desc.add_options()("help", "this help")
       ("config", po::value(&config_file), "INI file with any of these options (command line wins)")
       ("model.path", po::value(&cfg.model_path), "base model: a .gguf file or a Hugging Face model directory")
@@ -129,6 +131,7 @@ bool train_config_parse(const std::vector<std::string>& args, TrainConfig& cfg, 
       ("keep-last", po::value(&cfg.keep_last)->default_value(cfg.keep_last), "checkpoints kept")
       ("resume", po::value(&cfg.resume)->default_value(cfg.resume), "none | auto (newest intact checkpoint in --ckpt-dir)")
       ("nonfinite-limit", po::value(&cfg.nonfinite_limit)->default_value(cfg.nonfinite_limit), "consecutive non-finite losses before failing");
+  // clang-format on
   po::variables_map vm;
   try {
     po::store(po::command_line_parser(args).options(desc).run(), vm);
@@ -146,7 +149,8 @@ bool train_config_parse(const std::vector<std::string>& args, TrainConfig& cfg, 
     return false;
   }
 
-  CKF_CHECK(cfg.model_path.empty() != cfg.model_random.empty(), "ckf train: give exactly one of --model.path and --model.random");
+  CKF_CHECK(cfg.model_path.empty() != cfg.model_random.empty(),
+            "ckf train: give exactly one of --model.path and --model.random");
   if (!cfg.model_random.empty()) {
     CKF_CHECK(cfg.model_random == "tiny", "--model.random: unknown '" << cfg.model_random << "' (tiny)");
     CKF_CHECK(cfg.model_vocab >= 2, "--model.vocab " << cfg.model_vocab << " must be >= 2 for --model.random");
@@ -167,8 +171,8 @@ bool train_config_parse(const std::vector<std::string>& args, TrainConfig& cfg, 
     CKF_CHECK(used == b.size() && v >= 1, "--data.batch: '" << b << "' is not a positive integer");
     cfg.batch.push_back(v);
   }
-  CKF_CHECK(cfg.batch.size() == cfg.tasks.size(), "--data.batch: " << cfg.batch.size() << " sizes for "
-                                                                   << cfg.tasks.size() << " tasks in --data.tasks");
+  CKF_CHECK(cfg.batch.size() == cfg.tasks.size(),
+            "--data.batch: " << cfg.batch.size() << " sizes for " << cfg.tasks.size() << " tasks in --data.tasks");
   cfg.loss_weights.assign(cfg.tasks.size(), 1.0);
   if (!loss_weights.empty()) {
     cfg.loss_weights.clear();
@@ -179,19 +183,23 @@ bool train_config_parse(const std::vector<std::string>& args, TrainConfig& cfg, 
         v = std::stod(w, &used);
       } catch (const std::exception&) {
       }
-      CKF_CHECK(used == w.size() && std::isfinite(v) && v >= 0, "--data.loss-weights: '" << w << "' is not a finite weight >= 0");
+      CKF_CHECK(used == w.size() && std::isfinite(v) && v >= 0,
+                "--data.loss-weights: '" << w << "' is not a finite weight >= 0");
       cfg.loss_weights.push_back(v);
     }
-    CKF_CHECK(cfg.loss_weights.size() == cfg.tasks.size(), "--data.loss-weights: " << cfg.loss_weights.size()
-                                                              << " weights for " << cfg.tasks.size() << " tasks in --data.tasks");
+    CKF_CHECK(cfg.loss_weights.size() == cfg.tasks.size(),
+              "--data.loss-weights: " << cfg.loss_weights.size() << " weights for " << cfg.tasks.size()
+                                      << " tasks in --data.tasks");
   }
   if (mapper == "none") {
     cfg.mapper = MapperMode::none;
   } else {
-    CKF_CHECK(mapper == "metanet" || mapper == "shared_linear", "--mapper.kind: unknown '" << mapper << "' (metanet | shared_linear | none)");
+    CKF_CHECK(mapper == "metanet" || mapper == "shared_linear",
+              "--mapper.kind: unknown '" << mapper << "' (metanet | shared_linear | none)");
     cfg.mapper = mapper == "metanet" ? MapperMode::metanet : MapperMode::shared_linear;
   }
-  CKF_CHECK(cfg.meta_hidden >= 1 && cfg.proj_hidden >= 0, "--mapper.meta-hidden / --mapper.proj-hidden must be positive");
+  CKF_CHECK(cfg.meta_hidden >= 1 && cfg.proj_hidden >= 0,
+            "--mapper.meta-hidden / --mapper.proj-hidden must be positive");
   cfg.shared_spec = lora_spec_from(shared_targets, cfg.shared_spec.r, cfg.shared_spec.alpha, cfg.shared_spec.dropout,
                                    "shared", "--lora.shared-targets");
   cfg.task_spec = lora_spec_from(task_targets, cfg.task_spec.r, cfg.task_spec.alpha, cfg.task_spec.dropout, "task",
@@ -203,7 +211,8 @@ bool train_config_parse(const std::vector<std::string>& args, TrainConfig& cfg, 
   CKF_CHECK(cfg.curriculum.sharpness > 0 && std::isfinite(cfg.curriculum.center),
             "--curriculum.sharpness must be > 0 and --curriculum.center finite");
   CKF_CHECK(cfg.steps >= 1, "--steps " << cfg.steps << " must be >= 1");
-  CKF_CHECK(cfg.max_steps >= 0 && cfg.max_steps <= cfg.steps, "--max-steps " << cfg.max_steps << " must be in [0, --steps " << cfg.steps << "]");
+  CKF_CHECK(cfg.max_steps >= 0 && cfg.max_steps <= cfg.steps,
+            "--max-steps " << cfg.max_steps << " must be in [0, --steps " << cfg.steps << "]");
   if (cfg.max_steps == 0) cfg.max_steps = cfg.steps;
   CKF_CHECK(cfg.tp >= 1, "--tp " << cfg.tp << " must be >= 1");
   CKF_CHECK(cfg.log_every >= 1, "--log-every must be >= 1");
@@ -229,13 +238,20 @@ bool train_config_parse(const std::vector<std::string>& args, TrainConfig& cfg, 
     if (key == "config" || key == "help") continue;
     text << key << " = ";
     const boost::any& v = value.value();
-    if (auto* s = boost::any_cast<std::string>(&v)) text << *s;
-    else if (auto* i = boost::any_cast<int>(&v)) text << *i;
-    else if (auto* l = boost::any_cast<int64_t>(&v)) text << *l;
-    else if (auto* u = boost::any_cast<uint64_t>(&v)) text << *u;
-    else if (auto* f = boost::any_cast<float>(&v)) text << *f;
-    else if (auto* d = boost::any_cast<double>(&v)) text << *d;
-    else if (auto* b = boost::any_cast<bool>(&v)) text << (*b ? "true" : "false");
+    if (auto* s = boost::any_cast<std::string>(&v))
+      text << *s;
+    else if (auto* i = boost::any_cast<int>(&v))
+      text << *i;
+    else if (auto* l = boost::any_cast<int64_t>(&v))
+      text << *l;
+    else if (auto* u = boost::any_cast<uint64_t>(&v))
+      text << *u;
+    else if (auto* f = boost::any_cast<float>(&v))
+      text << *f;
+    else if (auto* d = boost::any_cast<double>(&v))
+      text << *d;
+    else if (auto* b = boost::any_cast<bool>(&v))
+      text << (*b ? "true" : "false");
     text << "\n";
   }
   cfg.config_text = text.str();

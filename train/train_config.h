@@ -1,6 +1,6 @@
 // Configuration of `ckf train`: every option is a command-line flag and an INI key; a dotted flag
-// is a key in a section (--lora.shared-r is `shared-r` under [lora]). Errors name the flag. The effective configuration is kept as INI text for the checkpoint
-// manifest (resuming checks nothing against it yet; it is informational).
+// is a key in a section (--lora.shared-r is `shared-r` under [lora]). Errors name the flag. The effective configuration
+// is kept as INI text for the checkpoint manifest (resuming checks nothing against it yet; it is informational).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -17,23 +17,23 @@ namespace ckf {
 enum class MapperMode { metanet, shared_linear, none };  // none: text-only prompts, no mapper
 
 struct CurriculumConfig {
-  bool on = false;          // off: every sample uses its soft prompt (mapper none: its text prompt)
-  double center = 0.5;      // p_soft(step) = sigmoid((step / total - center) * sharpness)
+  bool on = false;      // off: every sample uses its soft prompt (mapper none: its text prompt)
+  double center = 0.5;  // p_soft(step) = sigmoid((step / total - center) * sharpness)
   double sharpness = 10.0;
 };
 
 struct TrainConfig {
   // [model]
-  std::string model_path;   // a .gguf file or a Hugging Face model directory (io/model_load.h)
-  std::string model_random; // "tiny": a small random LLaMA for tests
-  int model_vocab = 0;      // vocab of the random model (must cover the tokenizer's ids)
+  std::string model_path;    // a .gguf file or a Hugging Face model directory (io/model_load.h)
+  std::string model_random;  // "tiny": a small random LLaMA for tests
+  int model_vocab = 0;       // vocab of the random model (must cover the tokenizer's ids)
   // [data]
-  std::string data_dir;                // `ckf prep` output (schema-2 shards with prompts)
-  std::string cf_path;                 // `ckf cf` embeddings file
-  std::vector<std::string> tasks;      // (T) ctr, sequential, rating, topk
-  std::vector<int64_t> batch;          // (T) samples per global step of each task
-  std::vector<double> loss_weights;    // (T) the objective is the sum of weight * task mean loss
-  std::string placement;               // "ctr:0;topk:1"; empty: round robin
+  std::string data_dir;              // `ckf prep` output (schema-2 shards with prompts)
+  std::string cf_path;               // `ckf cf` embeddings file
+  std::vector<std::string> tasks;    // (T) ctr, sequential, rating, topk
+  std::vector<int64_t> batch;        // (T) samples per global step of each task
+  std::vector<double> loss_weights;  // (T) the objective is the sum of weight * task mean loss
+  std::string placement;             // "ctr:0;topk:1"; empty: round robin
   // [lora]
   LoraSpec shared_spec = lora_spec_shared_default();
   LoraSpec task_spec = lora_spec_task_default();
@@ -47,20 +47,20 @@ struct TrainConfig {
   // [optim]
   OptimizerConfig optim;
   // run
-  int64_t steps = 100;        // length of the run: lr schedule and curriculum span it
-  int64_t max_steps = 0;      // stop this invocation once the step count reaches it (0: steps)
+  int64_t steps = 100;    // length of the run: lr schedule and curriculum span it
+  int64_t max_steps = 0;  // stop this invocation once the step count reaches it (0: steps)
   uint64_t seed = 1;
   int tp = 1;
   size_t bucket_bytes = size_t{25} << 20;
   int log_every = 1;
-  std::string metrics_path;   // JSONL, rank 0; empty: none
-  std::string ckpt_dir;       // empty: no checkpoints
-  int64_t ckpt_every = 0;     // 0: only at the end and on preemption
+  std::string metrics_path;  // JSONL, rank 0; empty: none
+  std::string ckpt_dir;      // empty: no checkpoints
+  int64_t ckpt_every = 0;    // 0: only at the end and on preemption
   int keep_last = 3;
   std::string resume = "none";  // none | auto
-  int nonfinite_limit = 5;    // consecutive non-finite losses tolerated before stopping with an error
+  int nonfinite_limit = 5;      // consecutive non-finite losses tolerated before stopping with an error
 
-  std::string config_text;    // effective configuration, INI
+  std::string config_text;  // effective configuration, INI
 };
 
 // Parses argv (without the program and subcommand names) and the --config INI file (the command

@@ -25,9 +25,9 @@ void train_examples_append(const SampleTable& table, size_t row, bool soft, std:
   if (soft) {
     for (int64_t k = p.slot_offset[row]; k < p.slot_offset[row + 1]; ++k) {
       const int32_t pos = p.slot_position[size_t(k)];
-      CKF_CHECK(pos >= 0 && size_t(pos) < base.prompt.size(),
-                task << " sample row " << row << ": slot position " << pos << " outside its prompt of "
-                     << base.prompt.size() << " tokens");
+      CKF_CHECK(pos >= 0 && size_t(pos) < base.prompt.size(), task << " sample row " << row << ": slot position " << pos
+                                                                   << " outside its prompt of " << base.prompt.size()
+                                                                   << " tokens");
       base.placeholders.push_back({pos, PlaceholderKind(p.slot_kind[size_t(k)]), p.slot_id[size_t(k)]});
     }
   }

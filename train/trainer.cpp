@@ -52,8 +52,8 @@ std::vector<int64_t> cursor_merge(Communicator& world, const LoaderCursor& c, co
 
 LoaderCursor cursor_unmerge(const std::vector<int64_t>& v, const std::vector<std::string>& tasks) {
   CKF_CHECK(v.size() == 1 + 2 * tasks.size(), "checkpoint data_cursor has " << v.size() << " values, expected "
-                                                                             << 1 + 2 * tasks.size() << " for the "
-                                                                             << tasks.size() << " tasks configured");
+                                                                            << 1 + 2 * tasks.size() << " for the "
+                                                                            << tasks.size() << " tasks configured");
   LoaderCursor c;
   c.step = v[0];
   for (size_t i = 0; i < tasks.size(); ++i) c.tasks.push_back({task_parse(tasks[i]), v[1 + 2 * i], v[2 + 2 * i]});
@@ -81,8 +81,8 @@ class Trainer {
   std::unique_ptr<GradSync> sync_;
   std::unique_ptr<AdamW> opt_;
   std::unique_ptr<Loader> loader_;
-  int64_t step_ = 0;      // steps completed
-  int64_t skipped_ = 0;   // steps whose update was skipped (non-finite gradient)
+  int64_t step_ = 0;               // steps completed
+  int64_t skipped_ = 0;            // steps whose update was skipped (non-finite gradient)
   std::vector<Tensor> grad_held_;  // (P) gradients of earlier tasks while a weighted one runs
   std::ofstream metrics_;
   std::chrono::steady_clock::time_point start_;
@@ -94,8 +94,8 @@ Trainer::Trainer(const TrainConfig& cfg, Communicator& world) : cfg_(cfg), world
   const int dp = world.size() / cfg.tp;
   placement_ = cfg.placement.empty() ? placement_round_robin(cfg.tasks, dp)
                                      : placement_parse(cfg.placement, dp, "--data.placement");
-  CKF_CHECK(placement_.tasks == cfg.tasks, "--data.placement lists the tasks " << placement_.str()
-                                                                               << ", not those of --data.tasks");
+  CKF_CHECK(placement_.tasks == cfg.tasks,
+            "--data.placement lists the tasks " << placement_.str() << ", not those of --data.tasks");
   const LlamaConfig lc = train_llama_config(cfg);
   grid_ = std::make_unique<ProcessGrid>(world, cfg.tp, TpSplitDims{lc.n_heads, lc.n_kv_heads, lc.vocab, lc.ffn},
                                         placement_);
@@ -124,9 +124,9 @@ StepLosses Trainer::step_compute(const LoaderBatch& batch) {
     while (task_parse(cfg_.tasks[t]) != part.task) ++t;
     std::vector<CkfExample> examples;
     for (size_t k = 0; k < part.samples.size(); ++k) {
-      const bool soft = cfg_.mapper != MapperMode::none &&
-                        curriculum_use_soft(cfg_.curriculum, cfg_.seed, batch.step, cfg_.steps, int(part.task),
-                                            part.positions[k]);
+      const bool soft =
+          cfg_.mapper != MapperMode::none &&
+          curriculum_use_soft(cfg_.curriculum, cfg_.seed, batch.step, cfg_.steps, int(part.task), part.positions[k]);
       train_examples_append(part.samples, k, soft, examples);
     }
     for (const CkfExample& ex : examples) red[2 * T] += double(ex.prompt.size() + ex.answer.size());
@@ -206,8 +206,8 @@ void Trainer::resume() {
   ck.path = fs::path(cfg_.ckpt_dir) / checkpoint_dir_name(found_step);
   ck.manifest = manifest_read(ck.path / "manifest.h5");
   CKF_CHECK(ck.manifest.world == world_.size(), "resume from " << ck.path << ": saved by " << ck.manifest.world
-                                                                << " ranks, this job has " << world_.size()
-                                                                << " (resharding the trainer state is not wired yet)");
+                                                               << " ranks, this job has " << world_.size()
+                                                               << " (resharding the trainer state is not wired yet)");
   TrainState state;
   checkpoint_load(ck, model_identity_, m_->params, opt_.get(), &state, world_.rank());
   CKF_CHECK(state.extra_int["seed"] == int64_t(cfg_.seed),
@@ -222,8 +222,7 @@ void Trainer::log_step(int64_t step, const StepLosses& losses, const StepResult&
   if (world_.rank() != 0) return;
   const double tok_s = seconds > 0 ? losses.tokens / seconds : 0;
   if (step % cfg_.log_every == 0 || step == cfg_.max_steps) {
-    const double elapsed =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     const double eta = elapsed / double(step - start_step_) * double(cfg_.max_steps - step);
     std::printf("step %lld/%lld", (long long)step, (long long)cfg_.steps);
     for (size_t t = 0; t < cfg_.tasks.size(); ++t) std::printf("  %s %.4f", cfg_.tasks[t].c_str(), losses.task_loss[t]);
@@ -235,16 +234,18 @@ void Trainer::log_step(int64_t step, const StepLosses& losses, const StepResult&
   auto num = [](double x) {
     std::ostringstream s;
     s.precision(9);
-    if (std::isfinite(x)) s << x;
-    else s << "null";
+    if (std::isfinite(x))
+      s << x;
+    else
+      s << "null";
     return s.str();
   };
   std::ostringstream line;
   line << "{\"step\":" << step << ",\"lr\":" << num(r.lr) << ",\"loss\":" << num(losses.total) << ",\"task_loss\":{";
   for (size_t t = 0; t < cfg_.tasks.size(); ++t)
     line << (t ? "," : "") << "\"" << cfg_.tasks[t] << "\":" << num(losses.task_loss[t]);
-  line << "},\"grad_norm\":" << num(r.grad_norm) << ",\"tokens_per_s\":" << num(tok_s)
-       << ",\"skipped\":" << skipped_ << ",\"bytes_sent\":{";
+  line << "},\"grad_norm\":" << num(r.grad_norm) << ",\"tokens_per_s\":" << num(tok_s) << ",\"skipped\":" << skipped_
+       << ",\"bytes_sent\":{";
   const auto& stats = sync_->last_stats();
   for (size_t g = 0; g < stats.size(); ++g) line << (g ? "," : "") << "\"" << stats[g].group << "\":" << stats[g].bytes;
   line << "}}\n";
@@ -279,8 +280,8 @@ int Trainer::run() {
     } else if (++bad_streak > cfg_.nonfinite_limit) {
       // Skipped steps changed no parameter: what is saved is the last good state.
       checkpoint(step_);
-      CKF_FAIL("loss non-finite for " << bad_streak << " consecutive steps (--nonfinite-limit "
-                                      << cfg_.nonfinite_limit << ") at step " << step_ + 1);
+      CKF_FAIL("loss non-finite for " << bad_streak << " consecutive steps (--nonfinite-limit " << cfg_.nonfinite_limit
+                                      << ") at step " << step_ + 1);
     }
     ++step_;
     log_step(step_, losses, r, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());

@@ -111,4 +111,17 @@ wait $job || status=$?
 grep -q "^preempted at step" "$work/p.log" || { cat "$work/p.log"; fail "no preemption message"; }
 ls "$work"/p/step-*/COMPLETE > /dev/null || fail "no checkpoint after preemption"
 
+# The embedded SmolLM2 model, when the cache holds it: its own tokenized prompts, two steps on one
+# rank, then a resume that checks the model identity recorded in the checkpoint.
+gguf=${CKF_MODEL_GGUF:-${CKF_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ckf}/models/SmolLM2-135M-Instruct.Q4_1.gguf}
+if [ -f "$gguf" ]; then
+  "$ckf" prep --source movielens-latest --input "$here/data/raw/ml-latest-tiny" --out "$work/gdata" \
+    --seq-candidates 2 --topk-candidates 2 --seed 3 --positive-min 0.5 --model "$gguf" > /dev/null
+  real=(--model.path "$gguf" --data.dir "$work/gdata" --data.cf "$work/cf.h5" --data.tasks ctr,topk --data.batch 1,1
+    --steps 3 --ckpt-dir "$work/g")
+  "$ckf" train "${real[@]}" --max-steps 2 > "$work/g.log" 2>&1 || { cat "$work/g.log"; fail "train on $gguf"; }
+  "$ckf" train "${real[@]}" --resume auto > "$work/g2.log" 2>&1 || { cat "$work/g2.log"; fail "resume on $gguf"; }
+  grep -q "^step 3/3  ctr [0-9]" "$work/g2.log" || { cat "$work/g2.log"; fail "no finite loss at step 3 on $gguf"; }
+fi
+
 echo "OK: train_tiny"

@@ -1,12 +1,13 @@
 // Row gather: every per-sample column, the prompt columns included, of a gathered table equals
 // the source row it came from (compared element by element against direct indexing of the source).
+#include "io/sample_rows.h"
+
 #include <gtest/gtest.h>
 
 #include <random>
 #include <vector>
 
 #include "core/check.h"
-#include "io/sample_rows.h"
 
 using namespace ckf;
 
@@ -86,7 +87,8 @@ void expect_row_equal(const SampleTable& got, size_t g, const SampleTable& src, 
 }  // namespace
 
 TEST(SampleRows, GatherCarriesEveryColumnIncludingPrompts) {
-  for (auto [task, H, C] : {std::tuple{Task::Ctr, 5, 0}, std::tuple{Task::Topk, 3, 4}, std::tuple{Task::Sequential, 7, 3}}) {
+  for (auto [task, H, C] :
+       {std::tuple{Task::Ctr, 5, 0}, std::tuple{Task::Topk, 3, 4}, std::tuple{Task::Sequential, 7, 3}}) {
     const SampleTable src = random_table(task, 11, H, C, uint32_t(H * 31 + C));
     const std::vector<size_t> order = {7, 0, 10, 3, 3, 5};  // out of order, one row twice
     SampleTable got;

@@ -1,5 +1,7 @@
 // ckf train configuration: flags and INI keys, every error naming the flag, and the curriculum
 // schedule against its closed form sigmoid((step / total - center) * sharpness) computed here.
+#include "train/train_config.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -8,7 +10,6 @@
 #include <sstream>
 
 #include "core/check.h"
-#include "train/train_config.h"
 
 using namespace ckf;
 namespace fs = std::filesystem;
@@ -16,8 +17,8 @@ namespace fs = std::filesystem;
 namespace {
 
 std::vector<std::string> base_args() {
-  return {"--model.random", "tiny", "--model.vocab", "300", "--data.dir", "d", "--data.cf", "c.h5",
-          "--data.tasks", "ctr,topk", "--data.batch", "3,2"};
+  return {"--model.random", "tiny", "--model.vocab", "300",      "--data.dir",   "d",
+          "--data.cf",      "c.h5", "--data.tasks",  "ctr,topk", "--data.batch", "3,2"};
 }
 
 std::string error_of(std::vector<std::string> args) {
@@ -55,7 +56,7 @@ TEST(TrainConfig, FlagsAndIniFileCommandLineWins) {
   EXPECT_EQ(cfg.optim.schedule.total_steps, 30);
   EXPECT_EQ(cfg.shared_spec.r, 4);
   EXPECT_EQ(cfg.tasks, (std::vector<std::string>{"ctr", "topk"}));
-  EXPECT_EQ(cfg.batch, (std::vector<int64_t>{3, 2}));  // the flag, not the file's 5,6
+  EXPECT_EQ(cfg.batch, (std::vector<int64_t>{3, 2}));            // the flag, not the file's 5,6
   EXPECT_EQ(cfg.loss_weights, (std::vector<double>{1.0, 1.0}));  // default
   EXPECT_NE(cfg.config_text.find("optim.lr = 0.01"), std::string::npos) << cfg.config_text;
 }
@@ -74,7 +75,8 @@ TEST(TrainConfig, ErrorsNameTheFlag) {
   EXPECT_NE(error_of(with(base_args(), {"--optim.lr", "fast"})).find("optim.lr"), std::string::npos);
   EXPECT_NE(error_of(with(base_args(), {"--data.batch", "3"})).find("--data.batch"), std::string::npos);
   EXPECT_NE(error_of(with(base_args(), {"--data.batch", "3,x"})).find("--data.batch"), std::string::npos);
-  EXPECT_NE(error_of(with(base_args(), {"--data.loss-weights", "1,-2"})).find("--data.loss-weights"), std::string::npos);
+  EXPECT_NE(error_of(with(base_args(), {"--data.loss-weights", "1,-2"})).find("--data.loss-weights"),
+            std::string::npos);
   EXPECT_NE(error_of(with(base_args(), {"--data.loss-weights", "1"})).find("--data.loss-weights"), std::string::npos);
   EXPECT_NE(error_of(with(base_args(), {"--mapper.kind", "mlp"})).find("--mapper.kind"), std::string::npos);
   EXPECT_NE(error_of(with(base_args(), {"--lora.shared-targets", "q,zz"})).find("--lora.shared-targets"),

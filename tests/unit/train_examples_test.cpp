@@ -1,10 +1,11 @@
 // Training examples from hand-made SampleTable rows: the soft and text variants of a ctr sample,
 // and a topk sample split pointwise into one example per (unpadded) candidate, compared with the
 // token lists written out by hand here.
+#include "train/train_examples.h"
+
 #include <gtest/gtest.h>
 
 #include "core/check.h"
-#include "train/train_examples.h"
 
 using namespace ckf;
 
