@@ -24,7 +24,7 @@ void history_mean(float* out, const std::vector<int32_t>& history, const Tensor&
     for (int64_t j = 0; j < d; ++j) out[j] /= static_cast<float>(n);
 }
 
-void check_ids(const CkfExample& ex, size_t index, const CfTables& cf) {
+void check_ids(const CkfExample& ex, size_t index, const CfTables& cf, bool need_answer) {
   const int64_t U = cf.user_emb.dim(0), I = cf.item_emb.dim(0);
   CKF_CHECK(ex.user >= 0 && ex.user < U, "example " << index << ": user id " << ex.user << " outside [0, " << U << ")");
   for (int32_t item : ex.history)
@@ -38,14 +38,16 @@ void check_ids(const CkfExample& ex, size_t index, const CfTables& cf) {
                                                 << (p.kind == PlaceholderKind::user ? "user" : "item") << " id "
                                                 << p.id << " outside [0, " << n << ")");
   }
-  CKF_CHECK(!ex.prompt.empty() && !ex.answer.empty(), "example " << index << ": empty prompt or answer");
+  CKF_CHECK(!ex.prompt.empty(), "example " << index << ": empty prompt");
+  CKF_CHECK(!need_answer || !ex.answer.empty(), "example " << index << ": empty answer");
 }
 
 }  // namespace
 
-float ckf_forward(const LlamaModel& model, const Mapper& mapper, const CfTables& cf,
-                  const std::vector<CkfExample>& examples, CkfStepActs& acts, const LlamaRunMode& mode) {
-  CKF_CHECK(!examples.empty(), "ckf_forward: empty batch");
+void ckf_batch_build(const LlamaModel& model, const Mapper& mapper, const CfTables& cf,
+                     const std::vector<CkfExample>& examples, CkfOutputs outputs, CkfStepActs& acts) {
+  CKF_CHECK(!examples.empty(), "ckf_batch_build: empty batch");
+  const bool forced = outputs == CkfOutputs::teacher_forced;
   const int d = mapper.cfg.d_cf, C = model.config.d_model;
   CKF_CHECK(cf.user_emb.dim(1) == d && cf.item_emb.dim(1) == d,
             "CF embeddings have dim " << cf.user_emb.dim(1) << " but the mapper expects d_cf = " << d);
@@ -54,7 +56,8 @@ float ckf_forward(const LlamaModel& model, const Mapper& mapper, const CfTables&
   LlamaBatch& b = acts.batch;
   b = LlamaBatch{};
   b.B = static_cast<int>(examples.size());
-  for (const CkfExample& ex : examples) b.T = std::max<int>(b.T, int(ex.prompt.size() + ex.answer.size()) - 1);
+  for (const CkfExample& ex : examples)
+    b.T = std::max<int>(b.T, forced ? int(ex.prompt.size() + ex.answer.size()) - 1 : int(ex.prompt.size()));
   b.tokens.assign(size_t(b.B) * b.T, 0);
   acts.soft_user_row.clear();
   acts.soft_item_row.clear();
@@ -65,15 +68,19 @@ float ckf_forward(const LlamaModel& model, const Mapper& mapper, const CfTables&
   std::vector<float> mean(d);
   for (size_t s = 0; s < examples.size(); ++s) {
     const CkfExample& ex = examples[s];
-    check_ids(ex, s, cf);
-    // The input is prompt + answer without its last token: position prompt-1+k predicts answer[k].
+    check_ids(ex, s, cf, forced);
+    // Teacher forcing: the input is prompt + answer without its last token, position prompt-1+k
+    // predicts answer[k]. Next token: the prompt alone, logits after its last position.
     std::vector<int32_t> seq(ex.prompt);
-    seq.insert(seq.end(), ex.answer.begin(), ex.answer.end() - 1);
+    if (forced) seq.insert(seq.end(), ex.answer.begin(), ex.answer.end() - 1);
     std::copy(seq.begin(), seq.end(), b.tokens.begin() + int64_t(s) * b.T);
     b.lengths.push_back(static_cast<int>(seq.size()));
     b.tasks.push_back(ex.task);
-    for (size_t k = 0; k < ex.answer.size(); ++k)
-      b.outputs.push_back({int(s), int(ex.prompt.size() + k) - 1, ex.answer[k]});
+    if (forced)
+      for (size_t k = 0; k < ex.answer.size(); ++k)
+        b.outputs.push_back({int(s), int(ex.prompt.size() + k) - 1, ex.answer[k]});
+    else
+      b.outputs.push_back({int(s), int(ex.prompt.size()) - 1, kIgnoreTarget});
     for (const Placeholder& p : ex.placeholders) {
       b.soft.push_back({int(s), p.pos});
       if (p.kind == PlaceholderKind::user) {
@@ -104,7 +111,12 @@ float ckf_forward(const LlamaModel& model, const Mapper& mapper, const CfTables&
                                                   : item_tok.data<const float>() + int64_t(acts.soft_item_row[s]) * C;
     std::memcpy(b.soft_vectors.data<float>() + int64_t(s) * C, src, sizeof(float) * C);
   }
-  return llama_forward(model, b, acts.llama, mode);
+}
+
+float ckf_forward(const LlamaModel& model, const Mapper& mapper, const CfTables& cf,
+                  const std::vector<CkfExample>& examples, CkfStepActs& acts, const LlamaRunMode& mode) {
+  ckf_batch_build(model, mapper, cf, examples, CkfOutputs::teacher_forced, acts);
+  return llama_forward(model, acts.batch, acts.llama, mode);
 }
 
 void ckf_backward(LlamaModel& model, Mapper& mapper, CkfStepActs& acts) {

@@ -48,9 +48,18 @@ struct CkfStepActs {
   MlpActs item_acts;
 };
 
-// Builds the decoder batch (right-padded, answers teacher-forced, logits requested only at the
-// positions that predict answer tokens), computes the soft tokens, runs the decoder and returns the
-// mean answer-token loss. Checks every id against the CF tables and every placeholder position.
+// Which logits a batch asks for: training predicts every answer token from the prompt and the
+// answer so far; scoring wants only the next-token logits after the prompt (no target, answers
+// unused and may be empty).
+enum class CkfOutputs : uint8_t { teacher_forced, next_token };
+
+// Fills acts.batch (right-padded tokens, lengths, tasks, logit requests) and computes the soft
+// tokens through the mapper into acts.batch.soft_vectors, keeping the mapper activations for a
+// backward. Checks every id against the CF tables and every placeholder position.
+void ckf_batch_build(const LlamaModel& model, const Mapper& mapper, const CfTables& cf,
+                     const std::vector<CkfExample>& examples, CkfOutputs outputs, CkfStepActs& acts);
+
+// ckf_batch_build with teacher forcing, then the decoder: returns the mean answer-token loss.
 float ckf_forward(const LlamaModel& model, const Mapper& mapper, const CfTables& cf,
                   const std::vector<CkfExample>& examples, CkfStepActs& acts, const LlamaRunMode& mode);
 

@@ -92,4 +92,9 @@ void llama_decode_step(const LlamaModel& model, LlamaDecoder& dec, int32_t token
   ++dec.len;
 }
 
+void llama_decoder_rewind(LlamaDecoder& dec, int len) {
+  CKF_CHECK(len >= 0 && len <= dec.len, "decoder: cannot rewind to " << len << " tokens with " << dec.len << " cached");
+  dec.len = len;
+}
+
 }  // namespace ckf

@@ -32,4 +32,8 @@ LlamaDecoder llama_decoder_create(const LlamaModel& model, const std::string& ta
 void llama_decode_step(const LlamaModel& model, LlamaDecoder& dec, int32_t token, const float* soft_vector,
                        float* logits);
 
+// Forgets the tokens past the first len (0 <= len <= dec.len), so that another continuation of a
+// shared prefix can follow; the cache rows past len are overwritten before they are read again.
+void llama_decoder_rewind(LlamaDecoder& dec, int len);
+
 }  // namespace ckf

@@ -1,0 +1,157 @@
+// `ckf eval`: deterministic task metrics of a CKF checkpoint on the valid or test split, per task
+// overall and for warm and cold users, written as JSON (io/eval_report.h). The model, mapper and CF
+// tables are set up from the training configuration as `ckf train` sets them up
+// (train/train_model.h) and filled from the checkpoint. Every rank holds every task's adapters
+// (tp 1); samples are dealt over the ranks in fixed blocks of --batch and the scores gathered in
+// sample order, so the result does not depend on the rank count (a block is one batched forward,
+// so it may on --batch).
+#include <boost/program_options.hpp>
+#include <cstdio>
+#include <iostream>
+
+#include "core/check.h"
+#include "core/ckf_eval.h"
+#include "dist/gather_blocks.h"
+#include "dist/mpi_communicator.h"
+#include "dist/process_grid.h"
+#include "dist/world.h"
+#include "io/catalog.h"
+#include "io/checkpoint.h"
+#include "io/eval_answers.h"
+#include "io/eval_report.h"
+#include "launch/command.h"
+#include "core/train/eval_input.h"
+#include "core/train/train_config.h"
+#include "core/train/train_model.h"
+
+namespace ckf {
+
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct EvalOptions {
+  std::string config, ckpt, split = "test", out, variant = "soft", tokenizer;
+  int64_t max_samples = -1;
+  int batch = 8;
+  bool topk_batched = false;
+};
+
+// Returns false for --help.
+bool eval_options_parse(const std::vector<std::string>& args, EvalOptions& o) {
+  po::options_description desc("ckf eval: deterministic task metrics of a CKF checkpoint");
+  desc.add_options()("help", "this help")
+      ("config", po::value(&o.config), "the training configuration (INI, as given to ckf train): model, data, tasks, mapper")
+      ("ckpt", po::value(&o.ckpt), "a checkpoint step directory, or a checkpoint directory (its newest intact step)")
+      ("split", po::value(&o.split)->default_value(o.split), "valid | test")
+      ("out", po::value(&o.out), "result JSON file (written by rank 0, atomically)")
+      ("max-samples", po::value(&o.max_samples)->default_value(o.max_samples), "the first N samples of each task (-1: all)")
+      ("variant", po::value(&o.variant)->default_value(o.variant), "soft: CKF prompts with soft tokens; text: titles-only prompts (text baseline)")
+      ("tokenizer", po::value(&o.tokenizer), "the prompts' tokenizer (.gguf, tokenizer.json or HF model directory) for the answer token ids; default: the model file")
+      ("batch", po::value(&o.batch)->default_value(o.batch), "samples per batched forward (topk: each sample is its own block)")
+      ("topk-batched", po::bool_switch(&o.topk_batched), "topk: run a sample's candidates as one batch instead of sharing the prefix's KV cache");
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(desc).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    CKF_FAIL("ckf eval: " << e.what() << " (ckf eval --help lists the options)");
+  }
+  if (vm.count("help")) {
+    std::cout << desc << "\n";
+    return false;
+  }
+  CKF_CHECK(!o.config.empty(), "ckf eval: --config FILE is required");
+  CKF_CHECK(!o.ckpt.empty(), "ckf eval: --ckpt DIR is required");
+  CKF_CHECK(!o.out.empty(), "ckf eval: --out FILE is required");
+  CKF_CHECK(o.split == "valid" || o.split == "test", "--split '" << o.split << "': expected valid or test");
+  CKF_CHECK(o.batch >= 1, "--batch " << o.batch << " must be >= 1");
+  prompt_variant_parse(o.variant);
+  return true;
+}
+
+// A step directory is taken as is; a checkpoint directory gives its newest intact step.
+FoundCheckpoint checkpoint_pick(const fs::path& dir) {
+  if (fs::exists(dir / "manifest.h5")) return {dir, checkpoint_validate(dir)};
+  std::optional<FoundCheckpoint> found = checkpoint_find_latest(dir);
+  CKF_CHECK(found, "--ckpt " << dir << ": no intact checkpoint");
+  return *found;
+}
+
+// Every shard of (split, task) in order, cut to max_samples, with its answers checked.
+EvalInput task_input(const TrainConfig& cfg, const EvalOptions& o, const Tokenizer& tok, Task task,
+                     std::span<const uint8_t> user_cold, AnswerTokens& tokens) {
+  const std::vector<fs::path> files = shard_list(cfg.data_dir, split_parse(o.split), task);
+  CKF_CHECK(!files.empty(), "no " << o.split << " " << task_name(task) << " shards under " << cfg.data_dir);
+  EvalInput all;
+  for (const fs::path& f : files) {
+    const int64_t left = o.max_samples < 0 ? -1 : o.max_samples - int64_t(all.samples.size());
+    if (left == 0) break;
+    ShardInfo info;
+    const SampleTable table = shard_read(f, &info);
+    shard_check_tokenizer(f, info, tok.identity());
+    tokens = answer_tokens_from(tok, task == Task::Sequential ? table.num_candidates : 0);
+    answer_tokens_check(table, tokens, left);
+    EvalInput in = eval_input_from_table(table, prompt_variant_parse(o.variant), user_cold, left);
+    CKF_CHECK(all.samples.empty() || in.width == all.width, f << ": " << in.width << " candidates, earlier shards " << all.width);
+    all.kind = in.kind, all.width = in.width;
+    for (EvalSample& s : in.samples) all.samples.push_back(std::move(s));
+  }
+  return all;
+}
+
+int eval_command(const std::vector<std::string>& args) {
+  EvalOptions o;
+  if (!eval_options_parse(args, o)) return 0;
+  TrainConfig cfg;
+  train_config_parse({"--config", o.config}, cfg, std::cout);
+  CKF_CHECK(!o.tokenizer.empty() || !cfg.model_path.empty(),
+            "ckf eval: a random model (model.random) has no tokenizer: give --tokenizer");
+  CKF_CHECK(cfg.mapper != MapperMode::none || o.variant == "text",
+            "--variant soft: the configuration has no mapper (mapper none); evaluate with --variant text");
+  world_init(nullptr, nullptr);
+  {
+    std::unique_ptr<MpiCommunicator> world = MpiCommunicator::world();
+    TaskPlacement everywhere{world->size(), cfg.tasks, {}};
+    for (size_t t = 0; t < cfg.tasks.size(); ++t) {
+      everywhere.replicas.emplace_back();
+      for (int r = 0; r < world->size(); ++r) everywhere.replicas.back().push_back(r);
+    }
+    const LlamaConfig lc = train_llama_config(cfg);
+    ProcessGrid grid(*world, 1, TpSplitDims{lc.n_heads, lc.n_kv_heads, lc.vocab, lc.ffn}, everywhere);
+    std::unique_ptr<TrainModel> m = train_model_create(cfg, grid);
+    const FoundCheckpoint ck = checkpoint_pick(o.ckpt);
+    checkpoint_load(ck, train_model_identity(cfg), m->params, nullptr, nullptr, 0);
+    const Tokenizer tok = tokenizer_load(o.tokenizer.empty() ? cfg.model_path : o.tokenizer);
+    const Catalog catalog = catalog_read(fs::path(cfg.data_dir) / "catalog.h5");
+    ModelLogits source(m->model, m->mapper, m->cf, !o.topk_batched);
+    std::vector<EvalTaskResult> results;
+    for (const std::string& name : cfg.tasks) {
+      AnswerTokens tokens;
+      const EvalInput in = task_input(cfg, o, tok, task_parse(name), catalog.user_cold, tokens);
+      const int block = in.kind == EvalKind::topk ? 1 : o.batch;
+      const std::vector<float> local = eval_score_blocks(source, in, tokens, block, world->rank(), world->size());
+      const std::vector<float> scores =
+          gather_blocks(world.get(), local, int64_t(block) * in.width, int64_t(in.samples.size()) * in.width);
+      results.push_back(eval_metrics(in, scores));
+      if (world->rank() == 0) {
+        const EvalGroup& g = results.back().groups[0];
+        std::printf("%-10s %6lld samples", name.c_str(), (long long)g.samples);
+        for (const auto& [metric, value] : g.metrics) std::printf("  %s %.4f", metric.c_str(), value);
+        std::printf("\n");
+      }
+    }
+    if (world->rank() == 0)
+      eval_report_write(o.out, eval_report_json({o.split, o.variant, ck.path.string(), o.max_samples}, results));
+    world->barrier();
+  }
+  world_finalize();
+  return 0;
+}
+
+}  // namespace
+
+CKF_COMMAND("eval", "deterministic task metrics of a CKF checkpoint (JSON)", eval_command);
+
+}  // namespace ckf
