@@ -13,7 +13,7 @@ namespace {
 struct EncodedPart {
   std::vector<int32_t> soft, text, answer;
   std::vector<int32_t> slot_position;  // into soft
-  std::vector<Placeholder> slots;
+  std::vector<TextPlaceholder> slots;
 };
 
 class PartEncoder {
@@ -38,7 +38,7 @@ class PartEncoder {
       e.soft.insert(e.soft.end(), ids.begin(), ids.end());
       text_only += seg;
     };
-    for (const Placeholder& p : r.placeholders) {
+    for (const TextPlaceholder& p : r.placeholders) {
       segment(p.byte_offset);
       e.slot_position.push_back(int32_t(e.soft.size()));
       e.slots.push_back(p);

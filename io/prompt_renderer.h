@@ -12,7 +12,7 @@
 namespace ckf {
 
 // A span of the prompt text that stands for a user or item embedding (replaced by a soft token).
-struct Placeholder {
+struct TextPlaceholder {
   enum class Kind : int8_t { User = 0, Item = 1 };
   Kind kind;
   int32_t id;          // dense user or item id
@@ -23,7 +23,7 @@ struct Placeholder {
 // Removing every placeholder span from text gives the text-only variant of the prompt.
 struct RenderedPrompt {
   std::string text;                       // UTF-8 prompt, ending where the answer starts (topk: the shared prefix)
-  std::vector<Placeholder> placeholders;  // in text order
+  std::vector<TextPlaceholder> placeholders;  // in text order
   std::string answer;                     // expected answer text ("Yes", "4", "C"); empty for topk
   // topk: one continuation of text per candidate (its title, its placeholder, the question), each
   // with its own answer; suffixes have no suffixes. Empty for the other tasks.

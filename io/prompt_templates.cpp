@@ -27,17 +27,17 @@ struct PromptBuilder {
     out.text += s;
     return *this;
   }
-  PromptBuilder& placeholder(Placeholder::Kind kind, int32_t id, const char* marker) {
+  PromptBuilder& placeholder(TextPlaceholder::Kind kind, int32_t id, const char* marker) {
     out.placeholders.push_back({kind, id, out.text.size(), std::char_traits<char>::length(marker)});
     out.text += marker;
     return *this;
   }
-  PromptBuilder& user(int32_t u) { return placeholder(Placeholder::Kind::User, u, " <user>"); }
+  PromptBuilder& user(int32_t u) { return placeholder(TextPlaceholder::Kind::User, u, " <user>"); }
   // The item's title followed by its placeholder; an untitled item is named by its raw id.
   PromptBuilder& item(const Catalog& c, int32_t i) {
     const std::string& t = c.title[size_t(i)];
     add(t.empty() ? "item " + c.item_raw[size_t(i)] : t);
-    return placeholder(Placeholder::Kind::Item, i, " <item>");
+    return placeholder(TextPlaceholder::Kind::Item, i, " <item>");
   }
 };
 

@@ -57,7 +57,7 @@ struct PromptColumns {
   Ragged answer;                        // (N rows) answer tokens; topk: empty rows
   std::vector<int64_t> slot_offset{0};  // (N+1) sample i's placeholders are [slot_offset[i], slot_offset[i+1])
   std::vector<int32_t> slot_position;   // (S) index into the sample's soft row
-  std::vector<int8_t> slot_kind;        // (S) 0 user, 1 item (Placeholder::Kind)
+  std::vector<int8_t> slot_kind;        // (S) 0 user, 1 item (TextPlaceholder::Kind)
   std::vector<int32_t> slot_id;         // (S) the user or item id the soft token stands for
   // topk only (else empty, 1-element offsets): row i*C + j belongs to candidate j of sample i.
   Ragged suffix_soft;                   // (N*C rows) continues soft[i]; holds exactly one placeholder

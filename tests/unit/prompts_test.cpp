@@ -46,7 +46,7 @@ const std::string kChatOpen = "<|im_start|>user\n", kChatClose = "<|im_end|>\n<|
 std::string strip(const RenderedPrompt& r) {
   std::string out;
   size_t at = 0;
-  for (const Placeholder& p : r.placeholders) out += r.text.substr(at, p.byte_offset - at), at = p.byte_offset + p.byte_length;
+  for (const TextPlaceholder& p : r.placeholders) out += r.text.substr(at, p.byte_offset - at), at = p.byte_offset + p.byte_length;
   return out + r.text.substr(at);
 }
 
@@ -78,12 +78,12 @@ TEST(PromptTemplates, ExactStrings) {
                           "the user enjoy the movie Heat (1995)? Answer Yes or No." +
                           kChatClose);
   ASSERT_EQ(r.placeholders.size(), 4u);
-  EXPECT_EQ(r.placeholders[0].kind, Placeholder::Kind::User);
+  EXPECT_EQ(r.placeholders[0].kind, TextPlaceholder::Kind::User);
   EXPECT_EQ(r.placeholders[0].id, 1);
   EXPECT_EQ(r.placeholders[1].id, 0);
   EXPECT_EQ(r.placeholders[2].id, 1);
   EXPECT_EQ(r.placeholders[3].id, 2);
-  for (size_t k = 1; k < 4; ++k) EXPECT_EQ(r.placeholders[k].kind, Placeholder::Kind::Item);
+  for (size_t k = 1; k < 4; ++k) EXPECT_EQ(r.placeholders[k].kind, TextPlaceholder::Kind::Item);
 
   SampleTable rating = table_of(Task::Rating, 3, 0);
   rating.push(0, 4, 2.5f, hist, hist_r, {});
