@@ -35,7 +35,8 @@ Perplexity llama_perplexity(const LlamaModel& model, const std::string& task, co
   CKF_CHECK(n >= 2, "perplexity: need at least 2 tokens, got " << n);
   CKF_CHECK(ctx >= 2 && ctx <= model.config.max_seq,
             "perplexity: context " << ctx << " outside [2, " << model.config.max_seq << "]");
-  CKF_CHECK(stride >= 1 && stride <= ctx, "perplexity: stride " << stride << " outside [1, " << ctx << "]");
+  // A window's first token is context only: stride < ctx keeps every later token inside some window.
+  CKF_CHECK(stride >= 1 && stride < ctx, "perplexity: stride " << stride << " outside [1, ctx = " << ctx << ")");
   Perplexity p;
   int64_t scored_until = 1;  // tokens [1, scored_until) have a log-prob
   for (int64_t begin = 0; scored_until < n; begin += stride) {

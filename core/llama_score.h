@@ -19,7 +19,7 @@ struct Perplexity {
   double ppl() const;  // exp(nll / scored)
 };
 
-// Windows of ctx tokens advancing by stride (1 <= stride <= ctx); each window scores only the
+// Windows of ctx tokens advancing by stride (1 <= stride < ctx); each window scores only the
 // tokens no earlier window scored, so every token after the first is scored once, with at least
 // ctx - stride tokens of context once the sequence is longer than ctx.
 Perplexity llama_perplexity(const LlamaModel& model, const std::string& task, const std::vector<int32_t>& tokens,

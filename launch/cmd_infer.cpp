@@ -3,6 +3,7 @@
 // All three share the model options and the thread setting: --threads, else OPENBLAS_NUM_THREADS,
 // else every core, is handed to OpenBLAS, which does the model's matrix work.
 #include <boost/program_options.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -152,7 +153,7 @@ int perplexity_run(const std::vector<std::string>& args) {
   desc.add_options()("file", po::value(&file), "UTF-8 text file")(
       "ctx", po::value(&ctx)->default_value(0),
       "window in tokens (0: the model's context, at most 1024 to bound CPU memory)")(
-      "stride", po::value(&stride)->default_value(0), "window advance in tokens (0: ctx / 2)");
+      "stride", po::value(&stride)->default_value(0), "window advance in tokens, < ctx (0: ctx / 2)");
   if (!parse(args, desc, a, "perplexity")) return 0;
   CKF_CHECK(!file.empty(), "--file is required (ckf perplexity --help)");
   std::ifstream in(file, std::ios::binary);
