@@ -35,7 +35,7 @@ DATASET="$CACHE/datasets/movielens-small-smollm2"
 if [ ! -f "$DATASET/catalog.h5" ]; then
   stamp "prep: MovieLens latest-small, prompts tokenized with the model's tokenizer"
   "$CKF" prep --source movielens-latest --input "$DATA_RAW" --out "$DATASET" --model "$GGUF" \
-    --history-len 5 --topk-candidates 20 --max-prompt-tokens 256 --threads "$(nproc)" --seed 1
+    --history-len 5 --topk-candidates 20 --threads "$(nproc)" --seed 1
 fi
 
 CF="$RUN_DIR/cf-mf.h5"

@@ -16,6 +16,8 @@
 #include "dist/process_grid.h"
 #include "io/checkpoint.h"
 #include "io/loader.h"
+#include "io/shard.h"
+#include "io/tokenizer.h"
 #include "core/train/train_examples.h"
 #include "core/train/train_model.h"
 
@@ -36,6 +38,19 @@ struct StepLosses {
 // Every task's cursor, merged over the replicas: each rank fills its own tasks, the others stay -1,
 // and an all-reduce (max) over the world gives every rank every cursor.
 // Layout: step, then (epoch, position) per configured task.
+// Prompts tokenized for another model would feed it the wrong ids: refuse them before training.
+// One prep writes every shard with one tokenizer, so each task's first shard speaks for the rest.
+void check_shard_tokenizer(const TrainConfig& cfg) {
+  const std::string identity = tokenizer_load(cfg.model_path).identity();
+  for (const std::string& task : cfg.tasks) {
+    const std::vector<std::filesystem::path> files = shard_list(cfg.data_dir, Split::Train, task_parse(task));
+    if (files.empty()) continue;  // the loader reports missing shards with its own message
+    ShardInfo info;
+    shard_read(files.front(), &info);
+    shard_check_tokenizer(files.front(), info, identity);
+  }
+}
+
 std::vector<int64_t> cursor_merge(Communicator& world, const LoaderCursor& c, const std::vector<std::string>& tasks) {
   std::vector<int64_t> v(1 + 2 * tasks.size(), -1);
   v[0] = c.step;
@@ -109,6 +124,7 @@ Trainer::Trainer(const TrainConfig& cfg, Communicator& world) : cfg_(cfg), world
   lo.seed = cfg.seed;
   for (size_t t = 0; t < cfg.tasks.size(); ++t) lo.tasks.push_back({task_parse(cfg.tasks[t]), cfg.batch[t]});
   loader_ = std::make_unique<Loader>(lo, placement_, grid_->dp_rank());
+  if (!cfg.model_path.empty()) check_shard_tokenizer(cfg);
   if (world.rank() == 0 && !cfg.metrics_path.empty()) {
     metrics_.open(cfg.metrics_path, std::ios::app);
     CKF_CHECK(metrics_, "--metrics: cannot open " << cfg.metrics_path);

@@ -122,6 +122,10 @@ if [ -f "$gguf" ]; then
   "$ckf" train "${real[@]}" --max-steps 2 > "$work/g.log" 2>&1 || { cat "$work/g.log"; fail "train on $gguf"; }
   "$ckf" train "${real[@]}" --resume auto > "$work/g2.log" 2>&1 || { cat "$work/g2.log"; fail "resume on $gguf"; }
   grep -q "^step 3/3  ctr [0-9]" "$work/g2.log" || { cat "$work/g2.log"; fail "no finite loss at step 3 on $gguf"; }
+  # Shards tokenized by another tokenizer (the fixture's) are refused before any step.
+  if "$ckf" train --model.path "$gguf" --data.dir "$work/data" --data.cf "$work/cf.h5" --data.tasks ctr \
+      --data.batch 1 --steps 1 > "$work/mis.log" 2>&1; then fail "train accepted shards of another tokenizer"; fi
+  grep -q "tokenizer" "$work/mis.log" || { cat "$work/mis.log"; fail "tokenizer mismatch not named"; }
 fi
 
 echo "OK: train_tiny"
