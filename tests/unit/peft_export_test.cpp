@@ -8,6 +8,7 @@
 #include <cmath>
 #include <map>
 
+#include "core/check.h"
 #include "core/rng.h"
 #include "io/json.h"
 #include "io/peft_export.h"
