@@ -42,18 +42,13 @@ LoraSet lora_set_create(const LlamaConfig& cfg, const LoraSpec& spec, const std:
   return set;
 }
 
-const char* target_module(LoraTarget t) {
-  return t == LoraTarget::gate || t == LoraTarget::up || t == LoraTarget::down ? "mlp" : "self_attn";
-}
-
 void set_params(LoraSet& set, const std::string& prefix, std::vector<LoraParam>& out) {
   for (size_t l = 0; l < set.layers.size(); ++l) {
     for (int t = 0; t < kLoraTargets; ++t) {
       auto& a = set.layers[l][t];
       if (!a) continue;
       const auto target = static_cast<LoraTarget>(t);
-      std::string base =
-          prefix + ".model.layers." + std::to_string(l) + "." + target_module(target) + "." + lora_target_name(target);
+      const std::string base = prefix + "." + lora_module_path(int(l), target);
       out.push_back({base + ".lora_A.weight", a->A, a->dA});
       out.push_back({base + ".lora_B.weight", a->B, a->dB});
     }
@@ -61,6 +56,11 @@ void set_params(LoraSet& set, const std::string& prefix, std::vector<LoraParam>&
 }
 
 }  // namespace
+
+std::string lora_module_path(int layer, LoraTarget t) {
+  const bool mlp = t == LoraTarget::gate || t == LoraTarget::up || t == LoraTarget::down;
+  return "model.layers." + std::to_string(layer) + (mlp ? ".mlp." : ".self_attn.") + lora_target_name(t);
+}
 
 MultiLora multilora_create(const LlamaConfig& cfg, const LoraSpec& shared, const LoraSpec& task,
                            const std::vector<std::string>& task_names, uint64_t seed) {

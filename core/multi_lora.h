@@ -49,6 +49,9 @@ struct LoraSegment {
 // Groups the sequences (each of T rows) into runs of equal task; checks every task is held.
 std::vector<LoraSegment> multilora_segments(const MultiLora& lora, const std::vector<std::string>& seq_tasks, int T);
 
+// The Hugging Face module an adapter sits on, e.g. "model.layers.3.self_attn.q_proj".
+std::string lora_module_path(int layer, LoraTarget t);
+
 // A trainable tensor and its gradient, named as PEFT names them below a set prefix, e.g.
 // "shared.model.layers.0.self_attn.k_proj.lora_A.weight".
 struct LoraParam {
