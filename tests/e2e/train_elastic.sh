@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Elastic resume of `ckf train` (tiny random decoder, MovieLens fixture): 4 ranks train to step 3,
-# 2 ranks resume to step 6, 1 rank resumes to step 9. The placements move every task adapter to
+# 2 ranks resume to step 6, 1 rank resumes to step 9, 4 ranks resume to step 12. The placements move every task adapter to
 # another replica (rating: replica 1 of 4 -> replica 0 of 2). Checks, at each reshard:
 #  (c) re-saving right after the resume (--max-steps = the checkpoint's step) under the new grid
 #      gives every parameter and AdamW moment bit-identical to the saved one, the same optimizer
@@ -47,12 +47,12 @@ INI
 p4="ctr:0;rating:1;sequential:2;topk:3"
 p2="ctr:1;rating:0;sequential:0;topk:1"
 p1="ctr:0;rating:0;sequential:0;topk:0"
-train() { local np=$1 log=$2; shift 2; mpi "$np" "$ckf" train --config "$work/train.ini" --steps 9 --ckpt-every 3 "$@" > "$work/$log.log" 2>&1 \
+train() { local np=$1 log=$2; shift 2; mpi "$np" "$ckf" train --config "$work/train.ini" --steps 12 --ckpt-every 3 --keep-last 10 "$@" > "$work/$log.log" 2>&1 \
   || { cat "$work/$log.log"; fail "train $log"; }; }
 
 train 4 a4 --data.placement "$p4" --max-steps 3 --ckpt-dir "$work/ck"
 # A 4-replica placement does not fit 2 ranks: refused before any state is loaded.
-if mpi 2 "$ckf" train --config "$work/train.ini" --steps 9 --data.placement "$p4" --resume auto --ckpt-dir "$work/ck" \
+if mpi 2 "$ckf" train --config "$work/train.ini" --steps 12 --data.placement "$p4" --resume auto --ckpt-dir "$work/ck" \
   > "$work/bad.log" 2>&1; then fail "a placement naming replica 2 ran on 2 ranks"; fi
 grep -q -- "--data.placement: task 'sequential': replica 2 outside \[0, 2) (data-parallel size 2)" "$work/bad.log" \
   || { cat "$work/bad.log"; fail "no placement error"; }
@@ -101,6 +101,7 @@ PY
 }
 reshard 2 "$p2" 3
 reshard 1 "$p1" 6
+reshard 4 "$p4" 9
 
 # The loader cursors against the samples consumed and an uninterrupted 1-rank run.
 train 1 straight --data.placement "$p1" --ckpt-dir "$work/st"
@@ -111,7 +112,7 @@ tasks, batch = ["ctr", "rating", "sequential", "topk"], [2, 2, 1, 1]
 N = [sum(int(h5py.File(f).attrs["num_samples"]) for f in glob.glob(f"{sys.argv[3]}/{t}/shard-*.h5")) for t in tasks]
 cur = lambda d, s: h5py.File(f"{d}/step-{s:07d}/rank-00000.h5")["data_cursor"][()].tolist()
 wraps = 0
-for s in (3, 6, 9):
+for s in (3, 6, 9, 12):
     c = cur(sys.argv[1], s)
     assert c == cur(sys.argv[2], s), (s, c, cur(sys.argv[2], s))
     assert c[0] == s, c
