@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Elastic resume of `ckf train` (tiny random decoder, MovieLens fixture): 4 ranks train to step 3,
-# 2 ranks resume to step 6, 1 rank resumes to step 9, 4 ranks resume to step 12. The placements move every task adapter to
-# another replica (rating: replica 1 of 4 -> replica 0 of 2). Checks, at each reshard:
+# 2 ranks resume to step 6, 1 rank to step 9, 4 ranks to step 12. The placements move task adapters
+# to other replicas (rating: replica 1 of 4 -> replica 0 of 2). Checks, at each reshard:
 #  (c) re-saving right after the resume (--max-steps = the checkpoint's step) under the new grid
 #      gives every parameter and AdamW moment bit-identical to the saved one, the same optimizer
 #      step and the same merged loader cursor;
@@ -47,8 +47,11 @@ INI
 p4="ctr:0;rating:1;sequential:2;topk:3"
 p2="ctr:1;rating:0;sequential:0;topk:1"
 p1="ctr:0;rating:0;sequential:0;topk:0"
-train() { local np=$1 log=$2; shift 2; mpi "$np" "$ckf" train --config "$work/train.ini" --steps 12 --ckpt-every 3 --keep-last 10 "$@" > "$work/$log.log" 2>&1 \
-  || { cat "$work/$log.log"; fail "train $log"; }; }
+train() {
+  local np=$1 log=$2; shift 2
+  mpi "$np" "$ckf" train --config "$work/train.ini" --steps 12 --ckpt-every 3 --keep-last 10 "$@" > "$work/$log.log" 2>&1 \
+    || { cat "$work/$log.log"; fail "train $log"; }
+}
 
 train 4 a4 --data.placement "$p4" --max-steps 3 --ckpt-dir "$work/ck"
 # A 4-replica placement does not fit 2 ranks: refused before any state is loaded.
