@@ -85,7 +85,7 @@ def load(d):
 assert sorted(a) == sorted(b), set(a) ^ set(b)
 for k in a:
     assert a[k].tobytes() == b[k].tobytes(), f"{k} differs: max |diff| {np.abs(a[k] - b[k]).max()}"
-assert sa == sb, (sa, sb)
+assert sa == sb and sa[0] == sa[1][0], (sa, sb)  # no step skipped: AdamW's count is the step
 print(f"reshard: {len(a)} tensors bit-identical, optimizer step {sa[0]} and cursor {sa[1]} kept")
 PY
   # The same checkpoint evaluated before and after the reshard.
