@@ -221,17 +221,21 @@ void Trainer::resume() {
   FoundCheckpoint ck;
   ck.path = fs::path(cfg_.ckpt_dir) / checkpoint_dir_name(found_step);
   ck.manifest = manifest_read(ck.path / "manifest.h5");
-  CKF_CHECK(ck.manifest.world == world_.size(), "resume from " << ck.path << ": saved by " << ck.manifest.world
-                                                               << " ranks, this job has " << world_.size()
-                                                               << " (resharding the trainer state is not wired yet)");
+  // Elastic resume: the world size may differ from the saved one. checkpoint_load fills each Param
+  // and its AdamW moments by global offsets from whichever saved ranks held them (a task adapter
+  // from a replica the saved placement gave that task), and every rank saved the same TrainState
+  // (the cursors are merged over the replicas before saving), so any saved rank's file serves.
   TrainState state;
-  checkpoint_load(ck, model_identity_, m_->params, opt_.get(), &state, world_.rank());
+  checkpoint_load(ck, model_identity_, m_->params, opt_.get(), &state, world_.rank() % ck.manifest.world);
   CKF_CHECK(state.extra_int["seed"] == int64_t(cfg_.seed),
             "resume from " << ck.path << ": saved with --seed " << state.extra_int["seed"] << ", not " << cfg_.seed);
   step_ = state.step;
   skipped_ = state.extra_int["skipped_steps"];
   loader_->seek(cursor_unmerge(state.data_cursor, cfg_.tasks));
-  if (world_.rank() == 0) std::printf("resumed from %s at step %lld\n", ck.path.c_str(), (long long)step_);
+  if (world_.rank() == 0)
+    std::printf("resumed from %s at step %lld (saved by %d ranks, placement %s; now %d, placement %s)\n",
+                ck.path.c_str(), (long long)step_, ck.manifest.world, ck.manifest.meta.placement.c_str(), world_.size(),
+                placement_.str().c_str());
 }
 
 void Trainer::log_step(int64_t step, const StepLosses& losses, const StepResult& r, double seconds) {
