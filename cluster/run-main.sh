@@ -51,7 +51,7 @@ rm -rf "$RUN_DIR/ckpt"
 "${MPIRUN[@]}" "$CKF" train --config "$RUN_INI" --ckpt-dir "$RUN_DIR/ckpt" --metrics "$RUN_DIR/metrics.jsonl"
 
 stamp "eval: test split, first $EVAL_SAMPLES samples of each task"
-"${MPIRUN[@]}" "$CKF" eval --config "$RUN_INI" --ckpt "$RUN_DIR/ckpt" --split test --max-samples "$EVAL_SAMPLES" --out "$RUN_DIR/eval-test.json"
+"${MPIRUN[@]}" "$CKF" eval --config "$RUN_INI" --ckpt "$RUN_DIR/ckpt" --split test --max-samples "$EVAL_SAMPLES" --topk-batched --out "$RUN_DIR/eval-test.json"
 
 stamp "results"
 python3 - "$RUN_DIR/eval-test.json" "$RUN_DIR/cf.txt" <<'PY'
