@@ -56,15 +56,11 @@ stamp "eval: test split, first $EVAL_SAMPLES samples of each task"
 stamp "results"
 python3 - "$RUN_DIR/eval-test.json" "$RUN_DIR/cf.txt" <<'PY'
 import json, sys
+print("CF-only baseline (ckf cf, MF; all valid and test samples; k = 10):")
+print("\n".join(l for l in open(sys.argv[2]).read().splitlines() if l.split()[:1] in (["split"], ["valid"], ["test"])))
 report = json.load(open(sys.argv[1]))
-print("CF-only baseline (ckf cf, MF):")
-print(open(sys.argv[2]).read().split("\n\n")[-1].strip() or open(sys.argv[2]).read().strip())
-print("\nCKF (ckf eval, test split, all users):")
-def walk(obj, prefix=""):
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            walk(v, f"{prefix}.{k}" if prefix else k)
-    elif isinstance(obj, (int, float)) or obj is None:
-        print(f"  {prefix:50s} {obj}")
-walk(report)
+print(f"\nCKF ({report['checkpoint']}, {report['split']} split, first {report['max_samples']} samples per task, all users):")
+for task, groups in report["tasks"].items():
+    metrics = "  ".join(f"{k} {v:.4f}" for k, v in groups["all"].items() if k != "samples" and v is not None)
+    print(f"  {task:11s} {groups['all']['samples']:5d} samples  {metrics}")
 PY
