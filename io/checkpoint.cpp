@@ -153,4 +153,11 @@ void checkpoint_load(const FoundCheckpoint& ck, const ModelIdentity& expected_mo
   if (state) *state = std::move(s);
 }
 
+FoundCheckpoint checkpoint_pick(const std::filesystem::path& path) {
+  if (std::filesystem::exists(path / "manifest.h5")) return {path, checkpoint_validate(path)};
+  std::optional<FoundCheckpoint> found = checkpoint_find_latest(path);
+  CKF_CHECK(found, "--ckpt " << path << ": no intact checkpoint");
+  return *found;
+}
+
 }  // namespace ckf

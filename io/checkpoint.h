@@ -55,6 +55,10 @@ Manifest checkpoint_validate(const std::filesystem::path& step_dir);
 // Reads every byte of the candidate (CRC32): call on one rank and broadcast the step.
 std::optional<FoundCheckpoint> checkpoint_find_latest(const std::filesystem::path& dir, std::ostream& log = std::cerr);
 
+// What a user's --ckpt names: a step directory as is (validated), or a checkpoint directory's
+// newest intact step; the error names the path when there is none.
+FoundCheckpoint checkpoint_pick(const std::filesystem::path& path);
+
 // Throws unless the manifest's base model has the hash of `expected` (skipped when expected.hash
 // is empty).
 void checkpoint_check_model(const FoundCheckpoint& ck, const ModelIdentity& expected);

@@ -71,14 +71,6 @@ bool eval_options_parse(const std::vector<std::string>& args, EvalOptions& o) {
   return true;
 }
 
-// A step directory is taken as is; a checkpoint directory gives its newest intact step.
-FoundCheckpoint checkpoint_pick(const fs::path& dir) {
-  if (fs::exists(dir / "manifest.h5")) return {dir, checkpoint_validate(dir)};
-  std::optional<FoundCheckpoint> found = checkpoint_find_latest(dir);
-  CKF_CHECK(found, "--ckpt " << dir << ": no intact checkpoint");
-  return *found;
-}
-
 // Every shard of (split, task) in order, cut to max_samples, with its answers checked.
 EvalInput task_input(const TrainConfig& cfg, const EvalOptions& o, const Tokenizer& tok, Task task,
                      std::span<const uint8_t> user_cold, AnswerTokens& tokens) {

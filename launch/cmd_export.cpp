@@ -58,14 +58,6 @@ bool export_options_parse(const std::vector<std::string>& args, ExportOptions& o
   return true;
 }
 
-// A step directory is taken as is; a checkpoint directory gives its newest intact step.
-FoundCheckpoint checkpoint_pick(const fs::path& dir) {
-  if (fs::exists(dir / "manifest.h5")) return {dir, checkpoint_validate(dir)};
-  std::optional<FoundCheckpoint> found = checkpoint_find_latest(dir);
-  CKF_CHECK(found, "--ckpt " << dir << ": no intact checkpoint");
-  return *found;
-}
-
 // --config, or the configuration the checkpoint recorded (parsed through a temporary file, since
 // the parser reads INI files).
 TrainConfig export_config(const ExportOptions& o, const FoundCheckpoint& ck) {
