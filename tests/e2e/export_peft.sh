@@ -12,24 +12,8 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-mkdir -p "$work/raw"
-python3 - "$work/raw" <<'PY'
-import sys
-d = sys.argv[1]
-with open(f"{d}/movies.csv", "w") as f:
-    f.write("movieId,title,genres\n")
-    for i in range(1, 41):
-        f.write(f"{i},Film {i} ({1990 + i}),Drama\n")
-with open(f"{d}/ratings.csv", "w") as f:
-    f.write("userId,movieId,rating,timestamp\n")
-    for u in range(1, 25):
-        for k in range(5 + (u * 3) % 7):
-            f.write(f"{u},{1 + (u * 5 + k * 3) % 40},{1 + (u + 2 * k) % 5}.0,{1000 * u + k}\n")
-PY
-"$ckf" prep --source movielens-latest --input "$work/raw" --out "$work/data" --history-len 4 \
-  --seq-candidates 4 --topk-candidates 12 --seed 3 --positive-min 3.5 \
-  --model "$here/data/tokenizer/prompt_tokenizer.json" > "$work/prep.log" || { cat "$work/prep.log"; fail "prep"; }
-"$ckf" cf --data "$work/data" --dim 8 --epochs 2 --out "$work/cf.h5" > "$work/cf.log" || { cat "$work/cf.log"; fail "cf"; }
+source "$here/e2e/lib/tiny_dataset.sh"
+tiny_dataset
 
 # Shared adapters on q, k, v, o and task adapters on q and up: q carries both, with other ranks.
 cat > "$work/train.ini" <<INI
