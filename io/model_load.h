@@ -8,15 +8,21 @@
 
 #include "core/llama_config.h"
 #include "core/llama_model.h"
+#include "core/llama_weights.h"
 #include "core/lora.h"
+#include "io/weight_source.h"
 
 namespace ckf {
 
 // The config alone (reads the header and the tensor table, dequantises nothing).
 LlamaConfig llama_config_load(const std::string& path);
 
-// Adapters as multilora_create(config, shared, task, tasks, seed): B zero, so the model's outputs
-// are the base model's until trained. Errors name the path and the offending field or tensor.
+// Tensor-parallel rank `rank` of `size`'s base weights (the slices in core/llama_weights.h), read
+// from the file slice by slice (load_rows / load_cols), so a rank never holds the full matrices.
+LlamaWeights llama_weights_load_shard(const WeightSource& src, int rank, int size);
+
+// Whole weights (llama_weights_load_shard with size 1). Adapters as multilora_create(config,
+// shared, task, tasks, seed): B zero, so the model's outputs are the base model's until trained. Errors name the path and the offending field or tensor.
 LlamaModel llama_model_load(const std::string& path, const LoraSpec& shared, const LoraSpec& task,
                             const std::vector<std::string>& tasks, uint64_t seed);
 
