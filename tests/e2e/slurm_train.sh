@@ -14,8 +14,9 @@ source "$here/e2e/lib/slurm.sh"
 
 tiny_dataset
 tiny_config ctr,rating,sequential,topk 4,4,2,2 > "$work/train.ini"
-steps=40
-run=(--steps "$steps" --ckpt-every 10 --keep-last 10 --log-every 1 --data.placement "ctr:0;rating:0;sequential:1;topk:1")
+# ~0.1 s a step here: the signal, sent after step 2, lands well before the last step.
+steps=80
+run=(--steps "$steps" --ckpt-every 20 --keep-last 10 --log-every 1 --data.placement "ctr:0;rating:0;sequential:1;topk:1")
 
 slurm_start 6837 6838
 slurm_submit e2e-train --config "$work/train.ini" --ckf "$ckf" -- "${run[@]}" --metrics "$work/job.jsonl" --ckpt-dir "$work/ck"
@@ -24,8 +25,9 @@ out=$(job_output "$job")
 # The signal handlers are installed before the first step: from then on USR1 means "checkpoint and stop".
 wait_for_file_match "$out" '^step 2/' 60 || fail "ckf train did not reach step 2"
 scancel -s USR1 "$job" || fail "scancel -s USR1 $job failed"
-wait_for_file_match "$out" 'preempted with a checkpoint written: requeueing' 60 || fail "job script did not requeue"
-grep -q "srun exited with 75" "$out" || fail "srun did not exit with 75"
+wait_for_file_match "$out" 'srun exited with' 60 || fail "ckf train did not stop after USR1"
+grep -q "srun exited with 75" "$out" || fail "srun did not exit with 75 (preempted)"
+grep -q "preempted with a checkpoint written: requeueing" "$out" || fail "job script did not requeue"
 stopped=$(sed -nE 's/^preempted at step ([0-9]+)$/\1/p' "$out" | head -n 1)
 [ -n "$stopped" ] || fail "ckf train did not report the preemption"
 [ "$stopped" -lt "$steps" ] || fail "the signal arrived after the last step ($stopped)"
