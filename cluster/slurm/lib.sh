@@ -1,5 +1,5 @@
 # Shell helpers for driving SLURM from scripts and end-to-end tests (source this file).
-# Used by local-cluster.sh and tests/e2e/slurm_*.sh; the trainer e2e reuses them.
+# Used by local-cluster.sh and tests/e2e/slurm_*.sh (through tests/e2e/lib/slurm.sh).
 # Accounting is off on the local cluster, so job state comes from `scontrol show job`, never sacct.
 
 # State directory of the local cluster: config, logs, pid files.

@@ -12,7 +12,9 @@
 # Why the settings below: Debian's OpenMPI has only a PMIx client, so srun must start ranks with
 # MpiDefault=pmix; there are no cgroups, hence proctrack/linuxproc and task/none; the node advertises
 # CPUs=$CKF_SLURM_CPUS (config_overrides) so multi-task jobs are not pending forever on a 2-core VM;
-# batch_sched_delay=0,sched_min_interval=0 turns a job around in about a second.
+# batch_sched_delay=0,sched_min_interval=0 turns a job around in about a second; TmpFS in the state
+# directory keeps the PMIx step directories (/tmp/spmix_appdir_UID_JOB.STEP by default) of two local
+# clusters apart: both number their jobs from 1.
 set -euo pipefail
 
 state=${CKF_SLURM_STATE:-/tmp/ckf-slurm}
@@ -54,7 +56,7 @@ pid_alive() {
 }
 
 write_config() {
-  mkdir -p "$state/ctld" "$state/slurmd" "$state/munge"
+  mkdir -p "$state/ctld" "$state/slurmd" "$state/munge" "$state/tmp"
   chown munge:munge "$state/munge"
   chmod 700 "$state/munge"
   chmod 755 "$state"
@@ -79,6 +81,7 @@ SlurmctldPidFile=$state/slurmctld.pid
 SlurmdPidFile=$state/slurmd.pid
 SlurmctldLogFile=$state/slurmctld.log
 SlurmdLogFile=$state/slurmd.log
+TmpFS=$state/tmp
 MpiDefault=pmix
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none

@@ -4,38 +4,12 @@
 # on 1, 2 and 4 ranks. Checks: the JSON reports are byte-identical across rank counts, every task
 # has all/warm/cold groups whose sample counts add up, the metrics are in range, --max-samples
 # caps each task, another checkpoint gives other metrics, the text variant runs, and bad options are refused with a message naming them.
-set -euo pipefail
-build=$1
-ckf="$build/launch/ckf"
-here=$(cd "$(dirname "$0")/.." && pwd)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-mpi() { local np=$1; shift; local a=(mpirun -np "$np" --oversubscribe); [ "$(id -u)" = 0 ] && a+=(--allow-run-as-root); "${a[@]}" "$@"; }
+source "$(dirname "$0")/lib/common.sh"
 
 source "$here/e2e/lib/tiny_dataset.sh"
 tiny_dataset
 
-cat > "$work/train.ini" <<INI
-seed = 5
-[model]
-random = tiny
-vocab = 400
-[data]
-dir = $work/data
-cf = $work/cf.h5
-tasks = ctr,rating,sequential,topk
-batch = 4,4,2,2
-[lora]
-shared-r = 4
-task-r = 4
-[mapper]
-meta-hidden = 8
-proj-hidden = 16
-[optim]
-lr = 0.01
-warmup = 2
-INI
+tiny_config ctr,rating,sequential,topk 4,4,2,2 > "$work/train.ini"
 mpi 2 "$ckf" train --config "$work/train.ini" --steps 6 --ckpt-every 3 --ckpt-dir "$work/ck" > "$work/train.log" 2>&1 \
   || { cat "$work/train.log"; fail "train"; }
 [ -f "$work/ck/step-0000006/COMPLETE" ] || fail "no checkpoint"

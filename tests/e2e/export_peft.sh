@@ -4,42 +4,22 @@
 # (configuration from --config and from the checkpoint's record), checked by
 # tests/golden/check_peft_export.py: PEFT loads every adapter tensor with scale 1 and its logits
 # equal the base model with B A merged by hand within 1e-4. Bad options are refused by name.
-set -euo pipefail
-build=$1
-ckf="$build/launch/ckf"
-here=$(cd "$(dirname "$0")/.." && pwd)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$(dirname "$0")/lib/common.sh"
 
 source "$here/e2e/lib/tiny_dataset.sh"
 tiny_dataset
 
 # Shared adapters on q, k, v, o and task adapters on q and up: q carries both, with other ranks.
-cat > "$work/train.ini" <<INI
-seed = 5
-[model]
-random = tiny
-vocab = 400
-[data]
-dir = $work/data
-cf = $work/cf.h5
-tasks = ctr,sequential
-batch = 4,2
-[lora]
+tiny_config ctr,sequential 4,2 "[lora]
 shared-targets = q,k,v,o
 shared-r = 3
 shared-alpha = 6
 task-targets = q,up
 task-r = 2
 task-alpha = 5
-[mapper]
-meta-hidden = 8
-proj-hidden = 16
 [optim]
 lr = 0.05
-warmup = 1
-INI
+warmup = 1" > "$work/train.ini"
 "$ckf" train --config "$work/train.ini" --steps 4 --ckpt-every 4 --ckpt-dir "$work/ck" > "$work/train.log" 2>&1 \
   || { cat "$work/train.log"; fail "train"; }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # cluster/ckf-mpirun.sh: rank count, per-rank thread variables, CUDA_VISIBLE_DEVICES left alone,
-# --oversubscribe only when ranks exceed cores, a real 2-rank MPI run (tests/preempt_probe), and
+# --oversubscribe only when ranks exceed cores, a real 2-rank MPI run (tests/fail_on_rank), and
 # a clear error without `--`.
 set -u
 build=${1:?usage: mpirun_launcher.sh BUILD_DIR}
@@ -19,10 +19,14 @@ for r in 0 1; do
     fail "rank $r: wrong environment (want $expect threads, CUDA_VISIBLE_DEVICES untouched): $out"
 done
 
-timeout 60 bash "$launcher" --np 2 --ckf "$build/tests/preempt_probe" -- "$work/state" 3 10 >"$work/log" 2>&1 ||
-  fail "preempt_probe under the launcher failed: $(cat "$work/log")"
-grep -q "2 ranks, starting at step 0 of 3" "$work/log" || fail "probe did not see 2 ranks: $(cat "$work/log")"
-grep -q "finished 3 steps" "$work/log" || fail "probe did not finish: $(cat "$work/log")"
+# tests/fail_on_rank: with no failing rank the 2 ranks' all-reduce completes; with rank 1 failing
+# the run ends non-zero naming rank 1, which exists only in a 2-rank world.
+timeout 60 bash "$launcher" --np 2 --ckf "$build/tests/fail_on_rank" -- 2 >"$work/log" 2>&1 ||
+  fail "fail_on_rank under the launcher failed: $(cat "$work/log")"
+if timeout 60 bash "$launcher" --np 2 --ckf "$build/tests/fail_on_rank" -- 1 >"$work/log" 2>&1; then
+  fail "fail_on_rank 1 under the launcher succeeded"
+fi
+grep -q "rank 1: error: .*deliberate failure" "$work/log" || fail "rank 1 did not run: $(cat "$work/log")"
 
 dry=$(bash "$launcher" --np "$(( cores + 1 ))" --ckf /bin/sh --dry-run -- -c true)
 grep -q -- "--oversubscribe" <<<"$dry" || fail "no --oversubscribe for $(( cores + 1 )) ranks on $cores cores: $dry"

@@ -2,15 +2,8 @@
 # `ckf prep` end to end on the tiny MovieLens fixture: a good run, reproducibility from --seed,
 # --config, and bad inputs: each must exit non-zero with a message naming the problem, leave an
 # existing dataset byte-for-byte as it was, and leave no temporary directory behind.
-set -euo pipefail
-build=$1
-ckf="$build/launch/ckf"
-here=$(cd "$(dirname "$0")/.." && pwd)
+source "$(dirname "$0")/lib/common.sh"
 fixture="$here/data/raw/ml-latest-tiny"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
 tree_sum() { (cd "$1" && find . -type f | sort | xargs md5sum); }
 
 # expect_failure NEEDLE ARGS...: ckf prep must fail, print NEEDLE, and leave $work/out untouched.

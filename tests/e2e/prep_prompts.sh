@@ -2,14 +2,8 @@
 # `ckf prep --model` end to end on the tiny MovieLens fixture: with the small tokenizer.json fixture
 # (always) and with the SmolLM2 GGUF (when the cache holds it): schema version 2, the tokenizer
 # identity attribute, the /prompt datasets; then `ckf cf --data` on the result.
-set -euo pipefail
-build=$1
-ckf="$build/launch/ckf"
-here=$(cd "$(dirname "$0")/.." && pwd)
+source "$(dirname "$0")/lib/common.sh"
 fixture="$here/data/raw/ml-latest-tiny"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # Every rating positive: the fixture's valid/test ratings are all below 4, and ctr/topk need positives.
 small="--seq-candidates 2 --topk-candidates 2 --seed 3 --positive-min 0.5"

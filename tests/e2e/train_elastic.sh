@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Elastic resume of `ckf train` (tiny random decoder, MovieLens fixture): 4 ranks train to step 3,
+# Elastic resume of `ckf train` (tiny random decoder, synthetic MovieLens export): 4 ranks train to step 3,
 # 2 ranks resume to step 6, 1 rank to step 9, 4 ranks to step 12. The placements move task adapters
 # to other replicas (rating: replica 1 of 4 -> replica 0 of 2). Checks, at each reshard:
 #  (c) re-saving right after the resume (--max-steps = the checkpoint's step) under the new grid
@@ -10,40 +10,13 @@
 #      3 steps consumed (3 * its batch, across epoch roll-overs), and equals the cursor of an
 #      uninterrupted 1-rank run at the same step;
 # and a placement naming a replica the new DP size lacks is refused naming the flag.
-set -euo pipefail
-build=$1
-ckf="$build/launch/ckf"
-here=$(cd "$(dirname "$0")/.." && pwd)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-mpi() { local np=$1; shift; local a=(mpirun -np "$np" --oversubscribe); [ "$(id -u)" = 0 ] && a+=(--allow-run-as-root); "${a[@]}" "$@"; }
+source "$(dirname "$0")/lib/common.sh"
 
-"$ckf" prep --source movielens-latest --input "$here/data/raw/ml-latest-tiny" --out "$work/data" \
-  --seq-candidates 2 --topk-candidates 2 --seed 3 --positive-min 0.5 \
-  --model "$here/data/tokenizer/prompt_tokenizer.json" > "$work/prep.log" || { cat "$work/prep.log"; fail "prep"; }
-"$ckf" cf --data "$work/data" --dim 8 --epochs 2 --out "$work/cf.h5" > "$work/cf.log" || { cat "$work/cf.log"; fail "cf"; }
-
-cat > "$work/train.ini" <<INI
-seed = 5
-[model]
-random = tiny
-vocab = 400
-[data]
-dir = $work/data
-cf = $work/cf.h5
-tasks = ctr,rating,sequential,topk
-batch = 2,2,1,1
-[lora]
-shared-r = 4
-task-r = 4
-[mapper]
-meta-hidden = 8
-proj-hidden = 16
-[optim]
-lr = 0.01
-warmup = 2
-INI
+source "$here/e2e/lib/tiny_dataset.sh"
+tiny_dataset
+# 12 steps of 5 topk samples pass the 59 of the synthetic set: an epoch rolls over between steps 9 and 12.
+batch=2,2,1,5
+tiny_config ctr,rating,sequential,topk "$batch" > "$work/train.ini"
 p4="ctr:0;rating:1;sequential:2;topk:3"
 p2="ctr:1;rating:0;sequential:0;topk:1"
 p1="ctr:0;rating:0;sequential:0;topk:0"
@@ -108,9 +81,9 @@ reshard 4 "$p4" 9
 
 # The loader cursors against the samples consumed and an uninterrupted 1-rank run.
 train 1 straight --data.placement "$p1" --ckpt-dir "$work/st"
-python3 - "$work/ck" "$work/st" "$work/data/train" <<'PY' || fail "loader cursors"
+python3 - "$work/ck" "$work/st" "$work/data/train" "$batch" <<'PY' || fail "loader cursors"
 import glob, sys, h5py
-tasks, batch = ["ctr", "rating", "sequential", "topk"], [2, 2, 1, 1]
+tasks, batch = ["ctr", "rating", "sequential", "topk"], [int(b) for b in sys.argv[4].split(",")]
 # Samples per task (all train shards): a cursor (epoch, position) is global position epoch * N + position.
 N = [sum(int(h5py.File(f).attrs["num_samples"]) for f in glob.glob(f"{sys.argv[3]}/{t}/shard-*.h5")) for t in tasks]
 cur = lambda d, s: h5py.File(f"{d}/step-{s:07d}/rank-00000.h5")["data_cursor"][()].tolist()

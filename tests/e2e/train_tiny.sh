@@ -5,15 +5,7 @@
 # resume: N steps straight vs k steps + --resume auto + N-k steps give identical losses for every
 # later step and identical parameters and AdamW moments in the final checkpoint; SIGUSR1 gives a
 # checkpoint and exit status 75; persistent non-finite losses checkpoint and fail.
-set -euo pipefail
-build=$1
-ckf="$build/launch/ckf"
-here=$(cd "$(dirname "$0")/.." && pwd)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-mpi="mpirun -np 2 --oversubscribe"
-[ "$(id -u)" = 0 ] && mpi="$mpi --allow-run-as-root"
+source "$(dirname "$0")/lib/common.sh"
 
 "$ckf" prep --source movielens-latest --input "$here/data/raw/ml-latest-tiny" --out "$work/data" \
   --seq-candidates 2 --topk-candidates 2 --seed 3 --positive-min 0.5 \
@@ -28,7 +20,7 @@ common=(--model.random tiny --model.vocab 400 --data.dir "$work/data" --data.cf 
 lr=(--optim.lr 0.01)
 
 # Training: the loss falls.
-$mpi "$ckf" train "${common[@]}" "${lr[@]}" --steps 30 --metrics "$work/m.jsonl" --ckpt-dir "$work/ck" --log-every 10 \
+mpi 2 "$ckf" train "${common[@]}" "${lr[@]}" --steps 30 --metrics "$work/m.jsonl" --ckpt-dir "$work/ck" --log-every 10 \
   > "$work/train.log" 2>&1 || { cat "$work/train.log"; fail "train"; }
 grep -q "^step 30/30" "$work/train.log" || { cat "$work/train.log"; fail "no progress line for step 30"; }
 [ "$(wc -l < "$work/m.jsonl")" = 30 ] || fail "expected 30 metrics lines"
@@ -46,36 +38,17 @@ PY
 
 # Exact resume: 12 steps straight vs 5 steps, then resume to 12 (checkpoints every 4 steps too).
 short=(--steps 12 --ckpt-every 4)
-$mpi "$ckf" train "${common[@]}" "${lr[@]}" "${short[@]}" --metrics "$work/a.jsonl" --ckpt-dir "$work/a" > "$work/a.log" 2>&1 \
+mpi 2 "$ckf" train "${common[@]}" "${lr[@]}" "${short[@]}" --metrics "$work/a.jsonl" --ckpt-dir "$work/a" > "$work/a.log" 2>&1 \
   || { cat "$work/a.log"; fail "straight run"; }
-$mpi "$ckf" train "${common[@]}" "${lr[@]}" "${short[@]}" --max-steps 5 --metrics "$work/b.jsonl" --ckpt-dir "$work/b" \
+mpi 2 "$ckf" train "${common[@]}" "${lr[@]}" "${short[@]}" --max-steps 5 --metrics "$work/b.jsonl" --ckpt-dir "$work/b" \
   > "$work/b.log" 2>&1 || { cat "$work/b.log"; fail "first half"; }
-$mpi "$ckf" train "${common[@]}" "${lr[@]}" "${short[@]}" --resume auto --metrics "$work/b.jsonl" --ckpt-dir "$work/b" \
+mpi 2 "$ckf" train "${common[@]}" "${lr[@]}" "${short[@]}" --resume auto --metrics "$work/b.jsonl" --ckpt-dir "$work/b" \
   > "$work/b2.log" 2>&1 || { cat "$work/b2.log"; fail "resumed half"; }
 grep -q "resumed from .*step-0000005 at step 5" "$work/b2.log" || { cat "$work/b2.log"; fail "did not resume at step 5"; }
-python3 - "$work/a.jsonl" "$work/b.jsonl" <<'PY' || fail "resumed losses differ"
-import json, sys
-key = lambda r: (r["step"], r["loss"], r["task_loss"], r["grad_norm"], r["lr"])
-a = [key(json.loads(l)) for l in open(sys.argv[1])]
-b = [key(json.loads(l)) for l in open(sys.argv[2])]
-assert len(a) == 12 and a == b, "\n".join(f"{x}\n{y}" for x, y in zip(a, b) if x != y)
-print("resume: 12 steps of losses identical")
-PY
-python3 - "$work/a/step-0000012" "$work/b/step-0000012" <<'PY' || fail "resumed parameters or moments differ"
-import sys, h5py, numpy as np
-n = 0
-for rank in ("rank-00000.h5", "rank-00001.h5"):
-    with h5py.File(f"{sys.argv[1]}/{rank}") as a, h5py.File(f"{sys.argv[2]}/{rank}") as b:
-        for g in ("param", "adam_m", "adam_v"):
-            assert sorted(a[g]) == sorted(b[g]), (rank, g)
-            for name in a[g]:
-                x, y = a[g][name][()], b[g][name][()]
-                assert x.tobytes() == y.tobytes(), f"{rank} {g}/{name} differs: max |diff| {np.abs(x - y).max()}"
-                n += 1
-print(f"resume: {n} tensors bit-identical")
-PY
+python3 "$here/e2e/lib/same_run.py" metrics "$work/a.jsonl" "$work/b.jsonl" 12 || fail "resumed losses differ"
+python3 "$here/e2e/lib/same_run.py" ckpt "$work/a/step-0000012" "$work/b/step-0000012" || fail "resumed parameters or moments differ"
 # Loss weights: a task of weight 0 gets no gradient, so its adapters' B stay at their zero start.
-$mpi "$ckf" train "${common[@]}" "${lr[@]}" --steps 3 --data.loss-weights 1,1,1,0 --ckpt-dir "$work/w" > "$work/w.log" 2>&1 \
+mpi 2 "$ckf" train "${common[@]}" "${lr[@]}" --steps 3 --data.loss-weights 1,1,1,0 --ckpt-dir "$work/w" > "$work/w.log" 2>&1 \
   || { cat "$work/w.log"; fail "weighted run"; }
 python3 - "$work/w/step-0000003/rank-00001.h5" <<'PY' || fail "loss weights"
 import sys, h5py, numpy as np
@@ -91,7 +64,7 @@ PY
 
 # Non-finite losses: an absurd learning rate makes the adapters overflow after one update; the
 # next steps are skipped, and past --nonfinite-limit the run checkpoints and fails naming the flag.
-if $mpi "$ckf" train "${common[@]}" --mapper.kind none --steps 20 --optim.lr 1e38 --optim.clip 0 --nonfinite-limit 2 \
+if mpi 2 "$ckf" train "${common[@]}" --mapper.kind none --steps 20 --optim.lr 1e38 --optim.clip 0 --nonfinite-limit 2 \
   --ckpt-dir "$work/nf" > "$work/nf.log" 2>&1; then
   fail "a diverged run succeeded"
 fi
@@ -100,7 +73,7 @@ grep -q "(skipped: non-finite gradient)" "$work/nf.log" || { cat "$work/nf.log";
 [ -f "$work/nf/step-0000003/COMPLETE" ] || { cat "$work/nf.log"; fail "no checkpoint before the non-finite error"; }
 
 # Preemption: SIGUSR1 (mpirun forwards it) makes every rank checkpoint at one step and exit 75.
-$mpi "$ckf" train "${common[@]}" "${lr[@]}" --steps 100000 --ckpt-dir "$work/p" --log-every 5 > "$work/p.log" 2>&1 &
+"${mpirun[@]}" -np 2 "$ckf" train "${common[@]}" "${lr[@]}" --steps 100000 --ckpt-dir "$work/p" --log-every 5 > "$work/p.log" 2>&1 &
 job=$!
 for _ in $(seq 600); do grep -q "^step 5/" "$work/p.log" && break; sleep 0.1; done
 grep -q "^step 5/" "$work/p.log" || { kill $job; cat "$work/p.log"; fail "no progress before the signal"; }

@@ -1,7 +1,8 @@
 # Sourced by e2e scripts: tiny_dataset writes a synthetic MovieLens-latest export big enough for
 # every task (24 users with 5..11 ratings of 40 films: after the leave-one-out holdout 3..9 train
 # interactions, so warm and cold users at --cold-max 5), preps it with the fixture tokenizer into
-# $work/data and trains CF embeddings into $work/cf.h5. Needs $work, $ckf, $here and fail().
+# $work/data and trains CF embeddings into $work/cf.h5; tiny_config prints a training config for it.
+# Needs $work, $ckf, $here and fail() (lib/common.sh).
 tiny_dataset() {
   mkdir -p "$work/raw"
   python3 - "$work/raw" <<'PY'
@@ -21,4 +22,30 @@ PY
     --seq-candidates 4 --topk-candidates 12 --seed 3 --positive-min 3.5 \
     --model "$here/data/tokenizer/prompt_tokenizer.json" > "$work/prep.log" || { cat "$work/prep.log"; fail "prep"; }
   "$ckf" cf --data "$work/data" --dim 8 --epochs 2 --out "$work/cf.h5" > "$work/cf.log" || { cat "$work/cf.log"; fail "cf"; }
+}
+
+# tiny_config TASKS BATCH [ADAPTERS]: the INI of a run of the tiny random decoder (its 400-id
+# vocabulary covers the fixture tokenizer) on tiny_dataset's output; ADAPTERS (INI text) replaces
+# the default [lora] and [optim] sections.
+tiny_config() {
+  cat <<INI
+seed = 5
+[model]
+random = tiny
+vocab = 400
+[data]
+dir = $work/data
+cf = $work/cf.h5
+tasks = $1
+batch = $2
+[mapper]
+meta-hidden = 8
+proj-hidden = 16
+${3:-[lora]
+shared-r = 4
+task-r = 4
+[optim]
+lr = 0.01
+warmup = 2}
+INI
 }
