@@ -11,7 +11,7 @@ namespace ckf {
 void ModelLogits::prompt_logits(const std::vector<CkfExample>& examples, float* logits) {
   ckf_batch_build(model_, mapper_, cf_, examples, CkfOutputs::next_token, acts_);
   llama_forward(model_, acts_.batch, acts_.llama, LlamaRunMode{});
-  std::memcpy(logits, acts_.llama.logits.data<const float>(), sizeof(float) * examples.size() * vocab());
+  llama_logits_gather(model_, acts_.llama, logits);
 }
 
 void ModelLogits::candidate_logits(const std::vector<CkfExample>& candidates, int prefix_len, float* logits) {

@@ -43,6 +43,8 @@ void decode_attention(float* atty, const float* q, const float* k_cache, const f
 
 LlamaDecoder llama_decoder_create(const LlamaModel& model, const std::string& task, int capacity) {
   const LlamaConfig& cfg = model.config;
+  CKF_CHECK(model.tp.size == 1, "decoder: incremental decoding runs the whole model on one rank, not a tp slice of "
+                                    << model.tp.size);
   CKF_CHECK(capacity > 0 && capacity <= cfg.max_seq,
             "decoder: capacity " << capacity << " outside [1, max_seq = " << cfg.max_seq << "]");
   LlamaDecoder dec;
@@ -75,7 +77,7 @@ void llama_decode_step(const LlamaModel& model, LlamaDecoder& dec, int32_t token
   }
   const int32_t pos = dec.len;
   for (int l = 0; l < L; ++l) {
-    const BlockRun run{&cfg, l, 1, 1, &pos, &dec.segment, false, 0};
+    const BlockRun run{&cfg, l, 1, 1, &pos, &dec.segment, false, 0, &model.tp};
     LayerActs& a = dec.work[l];
     block_qkv_forward(run, w.layers[l], model.lora, x + int64_t{l} * C, a);
     float* kc = dec.k_cache.data<float>() + int64_t{l} * dec.capacity * kvd;

@@ -5,8 +5,6 @@
 #include <set>
 
 #include "core/check.h"
-#include "kernels/cpu/cross_entropy.h"
-#include "kernels/cpu/embedding.h"
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/rmsnorm.h"
 
@@ -27,8 +25,9 @@ std::vector<int32_t> output_targets(const LlamaBatch& batch) {
   return targets;
 }
 
-BlockRun block_run(const LlamaConfig& cfg, const LlamaBatch& batch, const LlamaActs& acts, int layer) {
-  return {&cfg, layer, batch.B, batch.T, acts.pos.data(), &acts.segments, acts.train, acts.dropout_seed};
+BlockRun block_run(const LlamaConfig& local, const LlamaTp& tp, const LlamaBatch& batch, const LlamaActs& acts,
+                   int layer) {
+  return {&local, layer, batch.B, batch.T, acts.pos.data(), &acts.segments, acts.train, acts.dropout_seed, &tp};
 }
 
 }  // namespace
@@ -82,7 +81,13 @@ float llama_forward(const LlamaModel& model, const LlamaBatch& batch, LlamaActs&
   const LlamaConfig& cfg = model.config;
   const LlamaWeights& w = model.weights;
   llama_batch_validate(cfg, batch);
-  const int B = batch.B, T = batch.T, N = B * T, C = cfg.d_model, V = cfg.vocab, L = cfg.n_layers;
+  llama_tp_validate(model.tp);
+  const LlamaConfig local = llama_config_tp_local(cfg, model.tp.size);
+  const VocabSlice vs = vocab_slice(cfg, model.tp);
+  CKF_CHECK(w.embedding.dim(0) == vs.size && w.lm_head.dim(0) == vs.size,
+            "llama_forward: the weights hold " << w.embedding.dim(0) << " vocabulary rows, tp rank " << model.tp.rank
+                                               << " of " << model.tp.size << " needs its slice of " << vs.size);
+  const int B = batch.B, T = batch.T, N = B * T, C = cfg.d_model, L = cfg.n_layers;
   const int M = static_cast<int>(batch.outputs.size());
 
   acts.train = mode.train;
@@ -92,11 +97,11 @@ float llama_forward(const LlamaModel& model, const LlamaBatch& batch, LlamaActs&
   for (int i = 0; i < N; ++i) acts.pos[i] = i % T;
   buffer_ensure(acts.resid, {L + 1, N, C});
   acts.layers.resize(L);
-  for (int l = 0; l < L; ++l) block_acts_resize(acts.layers[l], cfg, model.lora, l, B, T, mode.train);
+  for (int l = 0; l < L; ++l) block_acts_resize(acts.layers[l], local, model.lora, l, B, T, mode.train);
   buffer_ensure(acts.lnf, {N, C});
   buffer_ensure(acts.lnf_rstd, {N});
   buffer_ensure(acts.sel, {M, C});
-  buffer_ensure(acts.logits, {M, V});
+  buffer_ensure(acts.logits, {M, vs.size});
   buffer_ensure(acts.losses, {M});
 
   // Embeddings; padding rows look up token 0 (their values never reach a real row).
@@ -104,14 +109,14 @@ float llama_forward(const LlamaModel& model, const LlamaBatch& batch, LlamaActs&
   for (int s = 0; s < B; ++s)
     for (int t = batch.lengths[s]; t < T; ++t) ids[size_t(s) * T + t] = 0;
   float* x0 = resid_at(acts, 0);
-  cpu::embedding_forward(x0, ids.data(), w.embedding.data<const float>(), N, V, C);
+  vocab_parallel_embedding_forward(model.tp, vs, x0, ids.data(), N, w.embedding.data<const float>(), C);
   for (size_t i = 0; i < batch.soft.size(); ++i) {
     std::memcpy(x0 + (int64_t(batch.soft[i].seq) * T + batch.soft[i].pos) * C, row_ptr(batch.soft_vectors, i),
                 sizeof(float) * C);
   }
 
   for (int l = 0; l < L; ++l)
-    block_forward(block_run(cfg, batch, acts, l), w.layers[l], model.lora, resid_at(acts, l), resid_at(acts, l + 1),
+    block_forward(block_run(local, model.tp, batch, acts, l), w.layers[l], model.lora, resid_at(acts, l), resid_at(acts, l + 1),
                   acts.layers[l]);
   cpu::rmsnorm_forward(acts.lnf.data<float>(), acts.lnf_rstd.data<float>(), resid_at(acts, L),
                        w.norm.data<const float>(), N, C, cfg.rms_eps);
@@ -122,10 +127,10 @@ float llama_forward(const LlamaModel& model, const LlamaBatch& batch, LlamaActs&
     std::memcpy(row_ptr(acts.sel, m), row_ptr(acts.lnf, int64_t(r.seq) * T + r.pos), sizeof(float) * C);
   }
   cpu::linear_forward(acts.logits.data<float>(), acts.sel.data<const float>(), w.lm_head.data<const float>(), nullptr,
-                      M, C, V);
+                      M, C, int(vs.size));
   std::vector<int32_t> targets = output_targets(batch);
-  cpu::cross_entropy_forward(acts.losses.data<float>(), acts.logits.data<const float>(), targets.data(), M, V,
-                             kIgnoreTarget);
+  vocab_parallel_cross_entropy_forward(model.tp, vs, acts.losses.data<float>(), acts.logits.data<const float>(),
+                                       targets.data(), M, kIgnoreTarget, acts.ce);
   double sum = 0.0;
   acts.loss_rows = 0;
   for (int m = 0; m < M; ++m) {
@@ -140,25 +145,28 @@ float llama_forward(const LlamaModel& model, const LlamaBatch& batch, LlamaActs&
 void llama_backward(LlamaModel& model, const LlamaBatch& batch, LlamaActs& acts, Tensor* d_soft) {
   const LlamaConfig& cfg = model.config;
   const LlamaWeights& w = model.weights;
-  const int B = batch.B, T = batch.T, N = B * T, C = cfg.d_model, V = cfg.vocab, L = cfg.n_layers;
+  const LlamaConfig local = llama_config_tp_local(cfg, model.tp.size);
+  const VocabSlice vs = vocab_slice(cfg, model.tp);
+  const int B = batch.B, T = batch.T, N = B * T, C = cfg.d_model, L = cfg.n_layers;
   const int M = static_cast<int>(batch.outputs.size());
-  CKF_CHECK(acts.logits.raw() != nullptr && acts.logits.shape() == Shape({M, V}) &&
+  CKF_CHECK(acts.logits.raw() != nullptr && acts.logits.shape() == Shape({M, vs.size}) &&
                 acts.resid.shape() == Shape({L + 1, N, C}),
             "llama_backward: activations do not come from a forward of this batch");
   buffer_ensure(acts.dresid, {N, C});
   buffer_ensure(acts.dsel, {M, C});
-  buffer_ensure(acts.dlogits, {M, V});
-  block_scratch_resize(acts.scratch, cfg, N);
+  buffer_ensure(acts.dlogits, {M, vs.size});
+  block_scratch_resize(acts.scratch, local, N);
 
   std::vector<int32_t> targets = output_targets(batch);
   std::vector<float> dlosses(M, 0.0f);
   for (int m = 0; m < M; ++m)
     if (targets[m] != kIgnoreTarget) dlosses[m] = 1.0f / static_cast<float>(acts.loss_rows);
-  cpu::cross_entropy_backward(acts.dlogits.data<float>(), acts.logits.data<const float>(), targets.data(),
-                              dlosses.data(), M, V, kIgnoreTarget);
+  vocab_parallel_cross_entropy_backward(vs, acts.dlogits.data<float>(), acts.logits.data<const float>(),
+                                        targets.data(), dlosses.data(), M, kIgnoreTarget, acts.ce);
   std::memset(acts.dsel.raw(), 0, acts.dsel.nbytes());
   cpu::linear_backward(acts.dsel.data<float>(), nullptr, nullptr, acts.dlogits.data<const float>(),
-                       acts.sel.data<const float>(), w.lm_head.data<const float>(), M, C, V);
+                       acts.sel.data<const float>(), w.lm_head.data<const float>(), M, C, int(vs.size));
+  tp_all_reduce_sum(model.tp, acts.dsel.data<float>(), int64_t{M} * C);  // each rank's share of its vocabulary
 
   // Scatter the requested rows back (a position requested twice accumulates), then the final norm.
   Tensor& dlnf = acts.scratch.dln;
@@ -173,7 +181,7 @@ void llama_backward(LlamaModel& model, const LlamaBatch& batch, LlamaActs& acts,
                         w.norm.data<const float>(), acts.lnf_rstd.data<const float>(), N, C);
 
   for (int l = L - 1; l >= 0; --l)
-    block_backward(block_run(cfg, batch, acts, l), w.layers[l], model.lora, resid_at(acts, l),
+    block_backward(block_run(local, model.tp, batch, acts, l), w.layers[l], model.lora, resid_at(acts, l),
                    acts.dresid.data<float>(), acts.layers[l], acts.scratch);
 
   // The embedding table is frozen: only the soft-token vectors receive the input gradient.
@@ -184,6 +192,20 @@ void llama_backward(LlamaModel& model, const LlamaBatch& batch, LlamaActs& acts,
       std::memcpy(row_ptr(*d_soft, i), row_ptr(acts.dresid, int64_t(batch.soft[i].seq) * T + batch.soft[i].pos),
                   sizeof(float) * C);
   }
+}
+
+void llama_logits_gather(const LlamaModel& model, const LlamaActs& acts, float* out) {
+  const int64_t M = acts.logits.dim(0), Vl = acts.logits.dim(1);
+  if (model.tp.size == 1) {
+    std::memcpy(out, acts.logits.data<const float>(), sizeof(float) * M * Vl);
+    return;
+  }
+  std::vector<float> blocks(size_t(model.tp.size) * M * Vl);  // (tp, M, V/tp)
+  model.tp.comm->all_gather(acts.logits.data<const float>(), blocks.data(), M * Vl);
+  const int64_t V = Vl * model.tp.size;
+  for (int r = 0; r < model.tp.size; ++r)
+    for (int64_t m = 0; m < M; ++m)
+      std::memcpy(out + m * V + r * Vl, blocks.data() + (r * M + m) * Vl, sizeof(float) * Vl);
 }
 
 }  // namespace ckf

@@ -1,22 +1,28 @@
 // The LLaMA-family decoder with Multi-LoRA over a batch: forward to logits at requested positions
 // and their cross-entropy, backward to the LoRA gradients and to the soft-token vectors. The
 // (B*T, V) logits matrix never exists: only the M requested rows go through the LM head.
+// Under tensor parallelism each tp rank holds its slice of the weights and adapters
+// (llama_weights_shard, multilora_create with the tp rank) and computes its slice of the heads,
+// MLP columns and vocabulary (core/llama_tp.h); every rank of the group runs the same batch.
 #pragma once
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "core/llama_config.h"
+#include "core/llama_tp.h"
 #include "core/llama_weights.h"
 #include "core/multi_lora.h"
 #include "core/tensor.h"
 #include "core/transformer_block.h"
+#include "core/vocab_parallel.h"
 
 namespace ckf {
 
 struct LlamaModel {
-  LlamaConfig config;
-  LlamaWeights weights;  // frozen
+  LlamaConfig config;    // the whole model's
+  LlamaTp tp;            // this rank's place in the tensor-parallel group (size 1: the whole model)
+  LlamaWeights weights;  // frozen; this tp rank's slice
   MultiLora lora;        // trainable; gradients live in the adapters
 };
 
@@ -61,14 +67,15 @@ struct LlamaActs {
   Tensor lnf;                     // (N, C) final rmsnorm
   Tensor lnf_rstd;                // (N)
   Tensor sel;                     // (M, C) lnf rows at the requested positions
-  Tensor logits;                  // (M, V)
+  Tensor logits;                  // (M, V/tp) this tp rank's vocabulary columns
+  VocabParallelCeActs ce;
   Tensor losses;                  // (M) per-row cross-entropy, 0 for ignored rows
   float loss = 0.0f;              // mean over rows with a target
   int loss_rows = 0;              // rows with a target
   // Backward buffers.
   Tensor dresid;   // (N, C)
   Tensor dsel;     // (M, C)
-  Tensor dlogits;  // (M, V)
+  Tensor dlogits;  // (M, V/tp)
   BlockScratch scratch;
 };
 
@@ -77,8 +84,11 @@ struct LlamaRunMode {
   uint64_t dropout_seed = 0;  // e.g. derived from (seed, step): masks are a pure function of it
 };
 
-// Runs the batch; fills acts.logits (M, V) and acts.losses, returns the mean loss (0 without targets).
+// Runs the batch; fills acts.logits (M, V/tp) and acts.losses, returns the mean loss (0 without targets).
 float llama_forward(const LlamaModel& model, const LlamaBatch& batch, LlamaActs& acts, const LlamaRunMode& mode);
+
+// out (M, V): the whole vocabulary's logits of the last forward (gathered over tp; collective).
+void llama_logits_gather(const LlamaModel& model, const LlamaActs& acts, float* out);
 
 // Gradient of the mean loss of the last forward on the same batch: accumulates (+=) into every
 // adapter's dA, dB and writes d_soft (S, C) when non-null. The base weights get no gradient.

@@ -1,7 +1,9 @@
 #include "core/lora.h"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
+#include <vector>
 
 #include "core/check.h"
 #include "core/rng.h"
@@ -37,16 +39,32 @@ void lora_spec_validate(const LoraSpec& spec, const char* what) {
     CKF_CHECK(seen.insert(t).second, what << " LoRA: target " << lora_target_name(t) << " listed twice");
 }
 
-LoraAdapter lora_adapter_create(int in, int out, const LoraSpec& spec, uint64_t seed, uint64_t stream) {
+LoraAdapter lora_adapter_create(int in, int out, const LoraSpec& spec, uint64_t seed, uint64_t stream,
+                                const LoraShard& shard) {
+  CKF_CHECK(shard.size >= 1 && shard.rank >= 0 && shard.rank < shard.size,
+            "LoRA: tp rank " << shard.rank << " outside a group of " << shard.size);
+  const int parts = shard.split == LoraSplit::none ? 1 : shard.size;
+  const int split_len = shard.split == LoraSplit::in_cols ? in : out;
+  CKF_CHECK(split_len % parts == 0, "LoRA: dimension " << split_len << " does not divide by the tp size " << parts);
   LoraAdapter a;
-  a.A = Tensor::empty({spec.r, in});
-  a.B = Tensor::zeros({out, spec.r});
-  a.dA = Tensor::zeros({spec.r, in});
-  a.dB = Tensor::zeros({out, spec.r});
+  a.split = shard.split;
+  a.in_global = in;
+  a.out_global = out;
+  const int in_local = shard.split == LoraSplit::in_cols ? in / parts : in;
+  const int out_local = shard.split == LoraSplit::out_rows ? out / parts : out;
+  a.in_offset = shard.split == LoraSplit::in_cols ? int64_t{shard.rank} * in_local : 0;
+  a.out_offset = shard.split == LoraSplit::out_rows ? int64_t{shard.rank} * out_local : 0;
+  a.A = Tensor::empty({spec.r, in_local});
+  a.B = Tensor::zeros({out_local, spec.r});
+  a.dA = Tensor::zeros({spec.r, in_local});
+  a.dB = Tensor::zeros({out_local, spec.r});
   a.scale = spec.alpha / static_cast<float>(spec.r);
   a.stream = stream;
   const float bound = 1.0f / std::sqrt(static_cast<float>(in));
-  rng_fill_uniform(a.A.data<float>(), a.A.numel(), -bound, bound, seed, stream);
+  std::vector<float> global_A(size_t(spec.r) * in);  // (r, in)
+  rng_fill_uniform(global_A.data(), int64_t(global_A.size()), -bound, bound, seed, stream);
+  for (int i = 0; i < spec.r; ++i)
+    std::copy_n(global_A.data() + int64_t{i} * in + a.in_offset, in_local, a.A.data<float>() + int64_t{i} * in_local);
   return a;
 }
 
@@ -59,10 +77,13 @@ void lora_forward(float* out, float* h, float* mask, const float* inp, int N, in
   if (mask != nullptr) {
     const float keep_scale = 1.0f / (1.0f - p);
     dropped.resize(static_cast<size_t>(N) * in);
-    for (int64_t i = 0; i < int64_t{N} * in; ++i) {
-      uint64_t index = static_cast<uint64_t>(row0) * in + static_cast<uint64_t>(i);
-      mask[i] = rng_uniform(dropout_seed, a.stream, index) < p ? 0.0f : keep_scale;
-      dropped[i] = inp[i] * mask[i];
+    for (int64_t n = 0; n < N; ++n) {
+      const uint64_t row_index = static_cast<uint64_t>(row0 + n) * a.in_global + a.in_offset;
+      for (int64_t c = 0; c < in; ++c) {
+        const int64_t i = n * in + c;
+        mask[i] = rng_uniform(dropout_seed, a.stream, row_index + c) < p ? 0.0f : keep_scale;
+        dropped[i] = inp[i] * mask[i];
+      }
     }
     x = dropped.data();
   }

@@ -33,21 +33,38 @@ LoraSpec lora_spec_task_default();
 // Throws naming `what` ("shared", "task") on a bad rank, dropout or a repeated target.
 void lora_spec_validate(const LoraSpec& spec, const char* what);
 
+// Under tensor parallelism (core/llama_tp.h) an adapter follows its base layer's split: on a
+// column-parallel base it keeps B's output rows (A whole), on a row-parallel base A's input
+// columns (B whole).
+enum class LoraSplit : uint8_t { none, out_rows, in_cols };
+struct LoraShard {
+  LoraSplit split = LoraSplit::none;
+  int rank = 0;
+  int size = 1;
+};
+
 struct LoraAdapter {
-  Tensor A;             // (r, in)
-  Tensor B;             // (out, r)
+  Tensor A;             // (r, in) in = in_global / tp for an in_cols split
+  Tensor B;             // (out, r) out = out_global / tp for an out_rows split
   Tensor dA;            // (r, in) gradient, accumulated by lora_backward
   Tensor dB;            // (out, r)
   float scale = 0.0f;   // alpha / r
   uint64_t stream = 0;  // names this adapter's random draws (init and dropout)
+  LoraSplit split = LoraSplit::none;
+  int64_t in_global = 0, in_offset = 0;    // A holds columns [in_offset, in_offset + in) of (r, in_global)
+  int64_t out_global = 0, out_offset = 0;  // B holds rows [out_offset, out_offset + out) of (out_global, r)
 };
 
-// A uniform in +-1/sqrt(in) (kaiming_uniform_ with a = sqrt(5), as PEFT), B zero, gradients zero.
-LoraAdapter lora_adapter_create(int in, int out, const LoraSpec& spec, uint64_t seed, uint64_t stream);
+// The slice `shard` names of the adapter on an (in, out) linear layer: the global A is uniform in
+// +-1/sqrt(in) (kaiming_uniform_ with a = sqrt(5), as PEFT) drawn from (seed, stream), so every
+// tp size sees the same global values; B zero, gradients zero.
+LoraAdapter lora_adapter_create(int in, int out, const LoraSpec& spec, uint64_t seed, uint64_t stream,
+                                const LoraShard& shard = {});
 
 // out (N, out) += scale * dropout(inp) A^T B^T for the rows [row0, row0 + N) of a batch.
-// h (N, r) receives A dropout(inp) for backward. mask (N, in), when non-null, turns dropout with
-// rate p on and receives the factors (0 or 1/(1-p)) applied to inp; null means evaluation.
+// h (N, r) receives A dropout(inp) for backward (a per-rank partial sum on an in_cols slice). mask (N, in), when non-null, turns dropout with
+// rate p on and receives the factors (0 or 1/(1-p)) applied to inp; null means evaluation. A mask
+// element is keyed by its global (row, column), so it is the same whatever the tp split.
 void lora_forward(float* out, float* h, float* mask, const float* inp, int N, int64_t row0, const LoraAdapter& a,
                   float p, uint64_t dropout_seed);
 

@@ -28,7 +28,8 @@ std::pair<int, int> lora_target_dims(const LlamaConfig& cfg, LoraTarget t) {
 
 namespace {
 
-LoraSet lora_set_create(const LlamaConfig& cfg, const LoraSpec& spec, const std::string& set_name, uint64_t seed) {
+LoraSet lora_set_create(const LlamaConfig& cfg, const LoraSpec& spec, const std::string& set_name, uint64_t seed,
+                        int tp_rank, int tp_size) {
   LoraSet set;
   set.layers.resize(cfg.n_layers);
   const uint64_t set_stream = rng_hash_string(set_name.c_str());
@@ -36,7 +37,8 @@ LoraSet lora_set_create(const LlamaConfig& cfg, const LoraSpec& spec, const std:
     for (LoraTarget t : spec.targets) {
       auto [in, out] = lora_target_dims(cfg, t);
       uint64_t stream = rng_mix(set_stream + static_cast<uint64_t>(l) * kLoraTargets + static_cast<uint64_t>(t));
-      set.layers[l][static_cast<int>(t)] = lora_adapter_create(in, out, spec, seed, stream);
+      const LoraShard shard{tp_size > 1 ? lora_target_split(t) : LoraSplit::none, tp_rank, tp_size};
+      set.layers[l][static_cast<int>(t)] = lora_adapter_create(in, out, spec, seed, stream, shard);
     }
   }
   return set;
@@ -49,8 +51,12 @@ void set_params(LoraSet& set, const std::string& prefix, std::vector<LoraParam>&
       if (!a) continue;
       const auto target = static_cast<LoraTarget>(t);
       const std::string base = prefix + "." + lora_module_path(int(l), target);
-      out.push_back({base + ".lora_A.weight", a->A, a->dA});
-      out.push_back({base + ".lora_B.weight", a->B, a->dB});
+      const int64_t r = a->A.dim(0);
+      const bool in_cols = a->split == LoraSplit::in_cols, out_rows = a->split == LoraSplit::out_rows;
+      out.push_back({base + ".lora_A.weight", a->A, a->dA, {r, a->in_global}, in_cols ? 1 : -1, a->in_offset,
+                     out_rows});
+      out.push_back({base + ".lora_B.weight", a->B, a->dB, {a->out_global, r}, out_rows ? 0 : -1, a->out_offset,
+                     in_cols});
     }
   }
 }
@@ -62,19 +68,23 @@ std::string lora_module_path(int layer, LoraTarget t) {
   return "model.layers." + std::to_string(layer) + (mlp ? ".mlp." : ".self_attn.") + lora_target_name(t);
 }
 
+LoraSplit lora_target_split(LoraTarget t) {
+  return t == LoraTarget::o || t == LoraTarget::down ? LoraSplit::in_cols : LoraSplit::out_rows;
+}
+
 MultiLora multilora_create(const LlamaConfig& cfg, const LoraSpec& shared, const LoraSpec& task,
-                           const std::vector<std::string>& task_names, uint64_t seed) {
+                           const std::vector<std::string>& task_names, uint64_t seed, int tp_rank, int tp_size) {
   llama_config_validate(cfg);
   lora_spec_validate(shared, "shared");
   lora_spec_validate(task, "task");
   MultiLora m;
   m.shared_spec = shared;
   m.task_spec = task;
-  m.shared = lora_set_create(cfg, shared, "shared", seed);
+  m.shared = lora_set_create(cfg, shared, "shared", seed, tp_rank, tp_size);
   for (const std::string& name : task_names) {
     CKF_CHECK(!name.empty() && name != "shared", "Multi-LoRA: invalid task name '" << name << "'");
     CKF_CHECK(!m.tasks.count(name), "Multi-LoRA: task '" << name << "' listed twice");
-    m.tasks.emplace(name, lora_set_create(cfg, task, "task." + name, seed));
+    m.tasks.emplace(name, lora_set_create(cfg, task, "task." + name, seed, tp_rank, tp_size));
   }
   return m;
 }

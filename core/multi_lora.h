@@ -31,9 +31,15 @@ struct MultiLora {
 std::pair<int, int> lora_target_dims(const LlamaConfig& cfg, LoraTarget t);
 
 // Adapter A matrices depend only on (seed, set name, layer, target): replicas holding different
-// task subsets agree on every adapter they share.
+// task subsets, and tp ranks holding different slices, agree on every adapter they share. cfg is
+// the whole model's; tp rank `tp_rank` of `tp_size` gets its slices (core/llama_tp.h).
 MultiLora multilora_create(const LlamaConfig& cfg, const LoraSpec& shared, const LoraSpec& task,
-                           const std::vector<std::string>& task_names, uint64_t seed);
+                           const std::vector<std::string>& task_names, uint64_t seed, int tp_rank = 0,
+                           int tp_size = 1);
+
+// The split of an adapter on `t` under tensor parallelism: out_rows on the column-parallel q, k,
+// v, gate, up; in_cols on the row-parallel o, down.
+LoraSplit lora_target_split(LoraTarget t);
 
 // Throws naming the task and the tasks held when this instance lacks it.
 const LoraSet& multilora_task(const MultiLora& lora, const std::string& task);
@@ -53,11 +59,15 @@ std::vector<LoraSegment> multilora_segments(const MultiLora& lora, const std::ve
 std::string lora_module_path(int layer, LoraTarget t);
 
 // A trainable tensor and its gradient, named as PEFT names them below a set prefix, e.g.
-// "shared.model.layers.0.self_attn.k_proj.lora_A.weight".
+// "shared.model.layers.0.self_attn.k_proj.lora_A.weight", with its place in the global tensor.
 struct LoraParam {
   std::string name;
   Tensor param;  // the adapter's A or B (shared storage)
   Tensor grad;   // its dA or dB
+  Shape global_shape;
+  int split_dim = -1;        // -1 whole; else the slice [split_offset, + shape[split_dim]) of global_shape
+  int64_t split_offset = 0;
+  bool tp_partial = false;   // grad is this tp rank's share of a sum over tp (dA on out_rows, dB on in_cols)
 };
 std::vector<LoraParam> multilora_params(MultiLora& lora);
 

@@ -153,6 +153,7 @@ void block_out_forward(const BlockRun& run, const LlamaLayerWeights& w, const Mu
   float* x_mid = a.x_mid.data<float>();
   proj_forward(run, LoraTarget::o, w.wo, lora, x_mid, a.atty.data<const float>(), a.lora_shared[ti(LoraTarget::o)],
                a.lora_task[ti(LoraTarget::o)]);
+  tp_all_reduce_sum(*run.tp, x_mid, int64_t{N} * C);  // o is row-parallel: sum the per-rank partial outputs
   for (int64_t i = 0; i < int64_t{N} * C; ++i) x_mid[i] += x_in[i];
   cpu::rmsnorm_forward(a.ln2.data<float>(), a.ln2_rstd.data<float>(), x_mid, w.mlp_norm.data<const float>(), N, C,
                        c.rms_eps);
@@ -164,6 +165,7 @@ void block_out_forward(const BlockRun& run, const LlamaLayerWeights& w, const Mu
   cpu::swiglu_forward(a.act.data<float>(), a.gate.data<const float>(), a.up.data<const float>(), int64_t{N} * c.ffn);
   proj_forward(run, LoraTarget::down, w.w_down, lora, x_out, a.act.data<const float>(),
                a.lora_shared[ti(LoraTarget::down)], a.lora_task[ti(LoraTarget::down)]);
+  tp_all_reduce_sum(*run.tp, x_out, int64_t{N} * C);  // down is row-parallel
   for (int64_t i = 0; i < int64_t{N} * C; ++i) x_out[i] += x_mid[i];
 }
 
@@ -186,6 +188,7 @@ void block_backward(const BlockRun& run, const LlamaLayerWeights& w, MultiLora& 
                 a.lora_shared[ti(LoraTarget::gate)], a.lora_task[ti(LoraTarget::gate)]);
   proj_backward(run, LoraTarget::up, w.w_up, lora, s.dln.data<float>(), s.dup.data<const float>(), ln2,
                 a.lora_shared[ti(LoraTarget::up)], a.lora_task[ti(LoraTarget::up)]);
+  tp_all_reduce_sum(*run.tp, s.dln.data<float>(), int64_t{N} * C);  // gate, up are column-parallel
   cpu::rmsnorm_backward(dx_mid, nullptr, s.dln.data<const float>(), a.x_mid.data<const float>(),
                         w.mlp_norm.data<const float>(), a.ln2_rstd.data<const float>(), N, C);
 
@@ -209,6 +212,7 @@ void block_backward(const BlockRun& run, const LlamaLayerWeights& w, MultiLora& 
                 a.lora_shared[ti(LoraTarget::k)], a.lora_task[ti(LoraTarget::k)]);
   proj_backward(run, LoraTarget::v, w.wv, lora, s.dln.data<float>(), s.dv.data<const float>(), ln1,
                 a.lora_shared[ti(LoraTarget::v)], a.lora_task[ti(LoraTarget::v)]);
+  tp_all_reduce_sum(*run.tp, s.dln.data<float>(), int64_t{N} * C);  // q, k, v are column-parallel
   std::memcpy(dresid, dx_mid, sizeof(float) * N * C);
   cpu::rmsnorm_backward(dresid, nullptr, s.dln.data<const float>(), x_in, w.attn_norm.data<const float>(),
                         a.ln1_rstd.data<const float>(), N, C);

@@ -4,12 +4,16 @@
 // with every projection a frozen linear plus the Multi-LoRA deltas routed by task segment.
 // Padding rows come after a sequence's real rows, so causal attention keeps them out of the real
 // rows' results; they are computed and ignored.
+// Under tensor parallelism (core/llama_tp.h) a block runs on its rank's heads and MLP columns
+// (run.cfg is the local config): the row-parallel o and down outputs are summed over tp in
+// forward, the input gradients of the column-parallel q/k/v and gate/up in backward.
 #pragma once
 #include <array>
 #include <cstdint>
 #include <vector>
 
 #include "core/llama_config.h"
+#include "core/llama_tp.h"
 #include "core/llama_weights.h"
 #include "core/multi_lora.h"
 #include "core/tensor.h"
@@ -56,7 +60,7 @@ struct BlockScratch {
 
 // The batch a block runs on and how its rows are routed to adapters.
 struct BlockRun {
-  const LlamaConfig* cfg;
+  const LlamaConfig* cfg;                    // this tp rank's slice (llama_config_tp_local)
   int layer;
   int B;
   int T;
@@ -64,6 +68,7 @@ struct BlockRun {
   const std::vector<LoraSegment>* segments;  // task of each row range
   bool train;                                // dropout on (and masks saved)
   uint64_t dropout_seed;
+  const LlamaTp* tp;
 };
 
 // Reallocates t (zeroed, f32) unless it already has this shape: activation buffers are kept

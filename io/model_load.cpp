@@ -20,16 +20,16 @@ LlamaWeights llama_weights_load_shard(const WeightSource& src, int rank, int siz
 }
 
 LlamaModel llama_model_load(const std::string& path, const LoraSpec& shared, const LoraSpec& task,
-                            const std::vector<std::string>& tasks, uint64_t seed) {
+                            const std::vector<std::string>& tasks, uint64_t seed, int tp_rank, int tp_size) {
   std::unique_ptr<WeightSource> src = weight_source_open(path);
   LlamaModel model;
   model.config = src->config();
   try {
-    model.weights = llama_weights_load_shard(*src, 0, 1);
+    model.weights = llama_weights_load_shard(*src, tp_rank, tp_size);
   } catch (const Error& e) {
     CKF_FAIL(path << ": " << e.what());
   }
-  model.lora = multilora_create(model.config, shared, task, tasks, seed);
+  model.lora = multilora_create(model.config, shared, task, tasks, seed, tp_rank, tp_size);
   return model;
 }
 

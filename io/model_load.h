@@ -21,9 +21,12 @@ LlamaConfig llama_config_load(const std::string& path);
 // from the file slice by slice (load_rows / load_cols), so a rank never holds the full matrices.
 LlamaWeights llama_weights_load_shard(const WeightSource& src, int rank, int size);
 
-// Whole weights (llama_weights_load_shard with size 1). Adapters as multilora_create(config,
-// shared, task, tasks, seed): B zero, so the model's outputs are the base model's until trained. Errors name the path and the offending field or tensor.
+// Tensor-parallel rank tp_rank of tp_size's slice of the model (the whole model by default): base
+// weights by llama_weights_load_shard, adapters as multilora_create(config, shared, task, tasks,
+// seed, tp_rank, tp_size), B zero, so the outputs are the base model's until trained. The caller
+// sets model.tp's communicator. Errors name the path and the offending field or tensor.
 LlamaModel llama_model_load(const std::string& path, const LoraSpec& shared, const LoraSpec& task,
-                            const std::vector<std::string>& tasks, uint64_t seed);
+                            const std::vector<std::string>& tasks, uint64_t seed, int tp_rank = 0,
+                            int tp_size = 1);
 
 }  // namespace ckf

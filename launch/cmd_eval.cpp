@@ -114,7 +114,7 @@ int eval_command(const std::vector<std::string>& args) {
     ProcessGrid grid(*world, 1, TpSplitDims{lc.n_heads, lc.n_kv_heads, lc.vocab, lc.ffn}, everywhere);
     std::unique_ptr<TrainModel> m = train_model_create(cfg, grid);
     const FoundCheckpoint ck = checkpoint_pick(o.ckpt);
-    checkpoint_load(ck, train_model_identity(cfg), m->params, nullptr, nullptr, 0);
+    checkpoint_load(ck, train_model_identity(cfg), m->trainable.params, nullptr, nullptr, 0);
     const Tokenizer tok = tokenizer_load(o.tokenizer.empty() ? cfg.model_path : o.tokenizer);
     const Catalog catalog = catalog_read(fs::path(cfg.data_dir) / "catalog.h5");
     ModelLogits source(m->model, m->mapper, m->cf, !o.topk_batched);

@@ -99,7 +99,7 @@ int export_command(const std::vector<std::string>& args) {
     const LlamaConfig lc = train_llama_config(cfg);
     ProcessGrid grid(*world, 1, TpSplitDims{lc.n_heads, lc.n_kv_heads, lc.vocab, lc.ffn}, everywhere);
     std::unique_ptr<TrainModel> m = train_model_create(cfg, grid);
-    checkpoint_load(ck, train_model_identity(cfg), m->params, nullptr, nullptr, 0);
+    checkpoint_load(ck, train_model_identity(cfg), m->trainable.params, nullptr, nullptr, 0);
     PeftExportInput in{&m->model.lora, o.task, cfg.model_path, nullptr, {}};
     if (cfg.mapper != MapperMode::none) in.mapper = &m->mapper, in.mapper_params = mapper_params(m->mapper);
     peft_export(o.out, in);

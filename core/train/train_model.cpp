@@ -34,16 +34,22 @@ ModelIdentity train_model_identity(const TrainConfig& cfg) {
   return ModelIdentity{cfg.model_path, 0, ""};
 }
 
-std::unique_ptr<TrainModel> train_model_create(const TrainConfig& cfg, const ProcessGrid& grid) {
+std::unique_ptr<TrainModel> train_model_create(const TrainConfig& cfg, ProcessGrid& grid) {
   auto owner = std::make_unique<TrainModel>();
   TrainModel& m = *owner;
+  const int tp_rank = grid.tp_rank(), tp_size = grid.tp_size();
   if (cfg.model_path.empty()) {
     m.model.config = train_tiny_llama_config(cfg.model_vocab);
-    m.model.weights = llama_weights_random(m.model.config, cfg.seed);
-    m.model.lora = multilora_create(m.model.config, cfg.shared_spec, cfg.task_spec, grid.my_tasks(), cfg.seed);
+    m.model.weights =
+        llama_weights_shard(m.model.config, llama_weights_random(m.model.config, cfg.seed), tp_rank, tp_size);
+    m.model.lora = multilora_create(m.model.config, cfg.shared_spec, cfg.task_spec, grid.my_tasks(), cfg.seed,
+                                    tp_rank, tp_size);
   } else {
-    m.model = llama_model_load(cfg.model_path, cfg.shared_spec, cfg.task_spec, grid.my_tasks(), cfg.seed);
+    m.model = llama_model_load(cfg.model_path, cfg.shared_spec, cfg.task_spec, grid.my_tasks(), cfg.seed, tp_rank,
+                               tp_size);
   }
+  m.tp_comm = std::make_unique<CommunicatorTp>(grid.tp());
+  m.model.tp = m.tp_comm->llama_tp();
   const LlamaConfig& lc = m.model.config;
 
   const CfEmbeddingsFile cf = cf_embeddings_read(cfg.cf_path);
@@ -59,32 +65,11 @@ std::unique_ptr<TrainModel> train_model_create(const TrainConfig& cfg, const Pro
   mc.seed = cfg.seed;
   m.mapper = mapper_create(mc);
 
-  const bool first_replica = grid.dp_rank() == 0;
-  if (cfg.mapper != MapperMode::none) {
-    for (Param* p : mapper_params(m.mapper)) {
-      m.params.push_back(p);
-      m.sync_items.push_back({p, GradGroup::dp, "", false});
-      m.count_in_norm.push_back(first_replica);
-    }
-  }
-  std::vector<LoraParam> lora = multilora_params(m.model.lora);
-  m.lora_params.reserve(lora.size());  // stable addresses for the ParamRefs below
-  for (LoraParam& lp : lora) {
-    Param p{"lora." + lp.name, lp.param, lp.grad, lp.param.shape(), -1, 0};
-    m.lora_params.push_back(std::move(p));
-    Param* ref = &m.lora_params.back();
-    m.params.push_back(ref);
-    if (lp.name.rfind("shared.", 0) == 0) {
-      m.sync_items.push_back({ref, GradGroup::dp, "", false});
-      m.count_in_norm.push_back(first_replica);
-      continue;
-    }
-    CKF_CHECK(lp.name.rfind("task.", 0) == 0, "adapter parameter " << lp.name << " is neither shared nor a task's");
-    const std::string rest = lp.name.substr(5);
-    const std::string task = rest.substr(0, rest.find('.'));
-    m.sync_items.push_back({ref, GradGroup::task, task, false});
-    m.count_in_norm.push_back(grid.placement().replicas_of(task).front() == grid.dp_rank());
-  }
+  // The mapper is replicated over tp: every tp rank computes the same soft tokens and, from the
+  // complete input gradient of the decoder, the same mapper gradient.
+  if (cfg.mapper != MapperMode::none)
+    for (Param* p : mapper_params(m.mapper)) train_params_add(m.trainable, p, "", false, grid);
+  train_params_add_lora(m.trainable, m.model.lora, grid);
   return owner;
 }
 

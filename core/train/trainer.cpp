@@ -105,7 +105,6 @@ class Trainer {
 };
 
 Trainer::Trainer(const TrainConfig& cfg, Communicator& world) : cfg_(cfg), world_(world) {
-  CKF_CHECK(cfg.tp == 1, "--tp " << cfg.tp << ": tensor parallel training is not wired into the model yet");
   const int dp = world.size() / cfg.tp;
   placement_ = cfg.placement.empty() ? placement_round_robin(cfg.tasks, dp)
                                      : placement_parse(cfg.placement, dp, "--data.placement");
@@ -116,8 +115,8 @@ Trainer::Trainer(const TrainConfig& cfg, Communicator& world) : cfg_(cfg), world
                                         placement_);
   m_ = train_model_create(cfg, *grid_);
   model_identity_ = train_model_identity(cfg);
-  sync_ = std::make_unique<GradSync>(*grid_, m_->sync_items, cfg.bucket_bytes);
-  opt_ = std::make_unique<AdamW>(m_->params, cfg.optim, m_->count_in_norm);
+  sync_ = std::make_unique<GradSync>(*grid_, m_->trainable.sync_items, cfg.bucket_bytes);
+  opt_ = std::make_unique<AdamW>(m_->trainable.params, cfg.optim, m_->trainable.count_in_norm);
   LoaderOptions lo;
   lo.dir = cfg.data_dir;
   lo.split = Split::Train;
@@ -145,7 +144,9 @@ StepLosses Trainer::step_compute(const LoaderBatch& batch) {
           curriculum_use_soft(cfg_.curriculum, cfg_.seed, batch.step, cfg_.steps, int(part.task), part.positions[k]);
       train_examples_append(part.samples, k, soft, examples);
     }
-    for (const CkfExample& ex : examples) red[2 * T] += double(ex.prompt.size() + ex.answer.size());
+    // Every tp rank of a replica runs the same samples: count their tokens once.
+    if (grid_->tp_rank() == 0)
+      for (const CkfExample& ex : examples) red[2 * T] += double(ex.prompt.size() + ex.answer.size());
     // Dropout masks: a pure function of (seed, step, task), so a resumed step draws the same ones.
     const LlamaRunMode mode{true, rng_mix(cfg_.seed ^ rng_mix(uint64_t(batch.step) * 16 + uint64_t(part.task)))};
     CkfStepActs acts;
@@ -173,7 +174,7 @@ void Trainer::backward_weighted(CkfStepActs& acts, double weight) {
     ckf_backward(m_->model, m_->mapper, acts);
     return;
   }
-  const ParamRefs& ps = m_->params;
+  const ParamRefs& ps = m_->trainable.params;
   grad_held_.resize(ps.size());
   for (size_t i = 0; i < ps.size(); ++i) {
     grad_held_[i] = ps[i]->grad.clone();
@@ -203,7 +204,7 @@ void Trainer::checkpoint(int64_t step) {
   meta.placement = placement_.str();
   meta.config_text = cfg_.config_text;
   meta.model = model_identity_;
-  const fs::path dir = checkpoint_save(world_, cfg_.ckpt_dir, cfg_.keep_last, meta, m_->params, opt_.get(), state);
+  const fs::path dir = checkpoint_save(world_, cfg_.ckpt_dir, cfg_.keep_last, meta, m_->trainable.params, opt_.get(), state);
   if (world_.rank() == 0) std::printf("checkpoint %s\n", dir.c_str()), std::fflush(stdout);
 }
 
@@ -226,7 +227,7 @@ void Trainer::resume() {
   // from a replica the saved placement gave that task), and every rank saved the same TrainState
   // (the cursors are merged over the replicas before saving), so any saved rank's file serves.
   TrainState state;
-  checkpoint_load(ck, model_identity_, m_->params, opt_.get(), &state, world_.rank() % ck.manifest.world);
+  checkpoint_load(ck, model_identity_, m_->trainable.params, opt_.get(), &state, world_.rank() % ck.manifest.world);
   CKF_CHECK(state.extra_int["seed"] == int64_t(cfg_.seed),
             "resume from " << ck.path << ": saved with --seed " << state.extra_int["seed"] << ", not " << cfg_.seed);
   step_ = state.step;

@@ -1,5 +1,5 @@
-// Gradient synchronisation on 1, 2 and 4 ranks: data-parallel averaging equals the single-process
-// gradient of the whole batch; task-pinned groups average over their own replicas only; bytes sent
+// Gradient synchronisation on 1, 2 and 4 ranks (data parallel against the whole batch, through the
+// decoder, is in llama_tp_test): task-pinned groups average over their own replicas only; bytes sent
 // follow 2 (p-1)/p * 4 n per group and the number of all-reduces is ceil(4 n / bucket bytes).
 #include <gtest/gtest.h>
 
@@ -10,65 +10,12 @@
 #include "dist/grad_sync.h"
 #include "dist/mpi_communicator.h"
 #include "dist/process_grid.h"
-#include "dist/tensor_parallel.h"
-#include "tp_reference.h"
+#include "mpi_test_util.h"
 
 using namespace ckf;
-using namespace ckf::tpref;
+using namespace ckf::mpitest;
 
 namespace {
-
-// A column-parallel linear + LoRA on rows [0, n) of x (n, in); loss = (1/n) sum_rows c . y, so
-// dy = c / n; fills the LoRA gradients (A still TP-partial).
-void linear_lora_grads(const std::vector<float>& W, const std::vector<float>& A, const std::vector<float>& B,
-                       const std::vector<float>& x, const std::vector<float>& c, int64_t n, int64_t in, int64_t out,
-                       int r, Communicator& tp, ParallelLoraAdapter& lora) {
-  ParallelLinear l = column_parallel_linear_create("w", in, out, tp);
-  param_load_shard(l.weight, W.data());
-  std::mt19937_64 rng(0);
-  lora = parallel_lora_create("w.lora", l, r, 2.0f * r, 0.0f, rng, tp);
-  param_load_shard(lora.A, A.data());
-  param_load_shard(lora.B, B.data());
-  std::vector<LoraUse> uses = {{&lora, 0, n, 0}};
-  std::vector<float> y(n * l.out_local), dy(n * l.out_local), dx(n * in);
-  ParallelLinearActs acts;
-  column_parallel_linear_forward(l, y.data(), x.data(), n, uses, acts);
-  for (int64_t i = 0; i < n; i++)
-    for (int64_t o = 0; o < l.out_local; o++) dy[i * l.out_local + o] = c[l.weight.split_offset + o] / n;
-  column_parallel_linear_backward(l, dx.data(), dy.data(), x.data(), n, uses, acts, tp);
-}
-
-std::vector<double> grad_of(const Param& p) {
-  return {p.grad.data<float>(), p.grad.data<float>() + p.grad.numel()};
-}
-
-TEST(GradSync, DataParallelEqualsWholeBatch) {
-  auto world = MpiCommunicator::world();
-  const int W = world->size();
-  auto self = world->split(world->rank(), 0, "self");  // the single-process reference
-  const int64_t Ntot = 12, in = 8, out = 12;
-  const int r = 3;
-  std::mt19937_64 rng(77);
-  auto Wt = random_vec(out * in, rng), A = random_vec(r * in, rng), B = random_vec(out * r, rng);
-  auto x = random_vec(Ntot * in, rng), c = random_vec(out, rng);
-  ParallelLoraAdapter ref;
-  linear_lora_grads(Wt, A, B, x, c, Ntot, in, out, r, *self, ref);
-  for (int tp = 1; tp <= W; tp++) {
-    if (W % tp) continue;
-    SCOPED_TRACE("tp " + std::to_string(tp) + " dp " + std::to_string(W / tp));
-    ProcessGrid grid(*world, tp, TpSplitDims{4, 4, 16, 16}, placement_round_robin({"t"}, W / tp));
-    const int64_t n = Ntot / grid.dp_size();  // this replica's share of the batch
-    std::vector<float> xs(x.begin() + grid.dp_rank() * n * in, x.begin() + (grid.dp_rank() + 1) * n * in);
-    ParallelLoraAdapter lora;
-    linear_lora_grads(Wt, A, B, xs, c, n, in, out, r, grid.tp(), lora);
-    GradSync sync(grid, {{&lora.A, GradGroup::dp, "", true}, {&lora.B, GradGroup::task, "t", false}});
-    sync.sync();
-    expect_close(lora.A.grad, grad_of(ref.A), "dA");
-    const auto dB = grad_of(ref.B);
-    const int64_t o0 = lora.B.split_offset, ol = lora.B.value.dim(0);
-    expect_close(lora.B.grad, std::vector<double>(dB.begin() + o0 * r, dB.begin() + (o0 + ol) * r), "dB");
-  }
-}
 
 // Gradient values rank `rank` puts into Param number `k` (any rank can recompute any other's).
 std::vector<float> fake_grad(int rank, int k, int64_t n) {

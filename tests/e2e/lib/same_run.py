@@ -4,6 +4,10 @@
                                              identical printed step, loss, task losses, grad norm and lr
   same_run.py ckpt DIR_A DIR_B                every rank file of two checkpoint step directories holds the
                                              same parameter and AdamW moment names, bit for bit
+  same_run.py ckpt-global DIR_A DIR_B         the whole tensors, assembled from each directory's shards by
+                                             their global offsets (any TP/DP layout), are bit-identical
+  same_run.py metrics-close A B FIRST LAST    steps FIRST..LAST have loss and grad norm within 1e-4
+                                             relative (runs that differ only in summation order, e.g. TP)
 Exits non-zero naming the first difference.
 """
 import glob
@@ -41,10 +45,49 @@ def same_checkpoint(a_dir, b_dir):
     print(f"same run: {n} tensors of {len(ranks)} rank files bit-identical")
 
 
+def global_tensors(d):
+    out = {}
+    for f in sorted(glob.glob(f"{d}/rank-*.h5")):
+        with h5py.File(f) as h:
+            for g in ("param", "adam_m", "adam_v"):
+                for name in h[g]:
+                    ds = h[g][name]
+                    dim, off = int(np.ravel(ds.attrs["split_dim"])[0]), int(np.ravel(ds.attrs["split_offset"])[0])
+                    full = out.setdefault((g, name), np.full(tuple(ds.attrs["global_shape"]), np.nan, np.float32))
+                    idx = [slice(None)] * full.ndim
+                    if dim >= 0:
+                        idx[dim] = slice(off, off + ds.shape[dim])
+                    full[tuple(idx)] = ds[()]
+    assert out, f"{d}: no rank files"
+    return out
+
+
+def same_checkpoint_global(a_dir, b_dir):
+    a, b = global_tensors(a_dir), global_tensors(b_dir)
+    assert sorted(a) == sorted(b), set(a) ^ set(b)
+    for k in a:
+        assert not np.isnan(a[k]).any(), f"{a_dir}: the shards of {k} do not cover it"
+        assert a[k].tobytes() == b[k].tobytes(), f"{k} differs: max |diff| {np.nanmax(np.abs(a[k] - b[k]))}"
+    print(f"same state: {len(a)} whole tensors bit-identical")
+
+
+def close_metrics(a_path, b_path, first, last):
+    a, b = ({r["step"]: r for r in map(json.loads, open(p))} for p in (a_path, b_path))
+    for s in range(first, last + 1):
+        for k in ("loss", "grad_norm"):
+            x, y = a[s][k], b[s][k]
+            assert abs(x - y) <= 1e-4 * abs(y), f"step {s} {k}: {x} ({a_path}) vs {y} ({b_path})"
+    print(f"close runs: steps {first}..{last} agree in loss and grad norm")
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 5 and sys.argv[1] == "metrics":
         same_metrics(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     elif len(sys.argv) == 4 and sys.argv[1] == "ckpt":
         same_checkpoint(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) == 4 and sys.argv[1] == "ckpt-global":
+        same_checkpoint_global(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) == 6 and sys.argv[1] == "metrics-close":
+        close_metrics(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
     else:
         sys.exit(__doc__)
