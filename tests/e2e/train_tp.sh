@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Tensor-parallel training end to end (tiny random decoder: 4 heads, 2 KV heads, ffn 64, vocab 400;
-# MovieLens fixture), against the same run at --tp 1 (fp32; tolerance 1e-4 relative on losses,
+# the synthetic dataset of lib/tiny_dataset.sh), against the same run at --tp 1 (fp32; tolerance 1e-4 relative on losses,
 # gradient norms and parameters, which drift apart only by summation order):
 #  1. 2 ranks --tp 2 equal 1 rank for every step's loss and gradient norm;
 #  2. 4 ranks --tp 2 (2 replicas, tasks pinned) equal 2 ranks --tp 1 with the same placement;
@@ -9,10 +9,8 @@
 #     after a resume across the TP change holds the same parameters and AdamW moments.
 source "$(dirname "$0")/lib/common.sh"
 
-"$ckf" prep --source movielens-latest --input "$here/data/raw/ml-latest-tiny" --out "$work/data" \
-  --seq-candidates 2 --topk-candidates 2 --seed 3 --positive-min 0.5 \
-  --model "$here/data/tokenizer/prompt_tokenizer.json" > "$work/prep.log" || { cat "$work/prep.log"; fail "prep"; }
-"$ckf" cf --data "$work/data" --dim 8 --epochs 2 --out "$work/cf.h5" > "$work/cf.log" || { cat "$work/cf.log"; fail "cf"; }
+source "$here/e2e/lib/tiny_dataset.sh"
+tiny_dataset
 
 common=(--model.random tiny --model.vocab 400 --data.dir "$work/data" --data.cf "$work/cf.h5"
   --data.tasks ctr,rating,sequential,topk --data.batch 2,2,1,1 --lora.shared-r 4 --lora.task-r 4
