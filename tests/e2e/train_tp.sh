@@ -3,7 +3,9 @@
 # the synthetic dataset of lib/tiny_dataset.sh), against the same run at --tp 1 (fp32; tolerance 1e-4 relative on losses,
 # gradient norms and parameters, which drift apart only by summation order):
 #  1. 2 ranks --tp 2 equal 1 rank for every step's loss and gradient norm;
-#  2. 4 ranks --tp 2 (2 replicas, tasks pinned) equal 2 ranks --tp 1 with the same placement;
+#  2. 4 ranks --tp 2 (2 replicas, tasks pinned) equal 2 ranks --tp 1 with the same placement; with
+#     tasks on overlapping replica groups, each task's adapters live on exactly its group's replicas,
+#     bit-identical there, and the shared adapters and mapper are identical on every replica;
 #  3. elastic TP: --tp 2 to step 4, resume on 1 rank (--tp 1) to step 8, resume at --tp 2 to step
 #     12: every step's loss equals the uninterrupted 1-rank run, and a checkpoint re-saved right
 #     after a resume across the TP change holds the same parameters and AdamW moments.
@@ -41,6 +43,30 @@ import json, sys
 r = json.loads(open(sys.argv[1]).readline())
 assert r["bytes_sent"]["tp"] > 0 and r["bytes_sent"]["dp"] > 0, r["bytes_sent"]
 print("bytes sent per step by group:", r["bytes_sent"])
+PY
+
+# Task pinning under TP x DP: after a few steps every replica of a task's group holds bit-identical
+# adapters (and AdamW moments) for it, replicas outside the group hold none of them, and the shared
+# adapters and the mapper are identical on every replica (per tp rank: each holds its own slices).
+overlap="ctr:0,1;rating:0;sequential:1;topk:0,1"
+train 4 pin --tp 2 --data.placement "$overlap" --max-steps 4 --ckpt-dir "$work/pin"
+python3 - "$work/pin/step-0000004" "$overlap" <<'PY' || fail "task-pinned state across replicas"
+import glob, sys, h5py
+groups = {t: [int(r) for r in rs.split(",")] for t, rs in (p.split(":") for p in sys.argv[2].split(";"))}
+tp, held = 2, {}  # (tp rank, group/name) -> {replica: bytes}
+for f in sorted(glob.glob(f"{sys.argv[1]}/rank-*.h5")):
+    rank = int(f[-8:-3])
+    with h5py.File(f) as h:
+        for g in ("param", "adam_m", "adam_v"):
+            for name in h[g]:
+                held.setdefault((rank % tp, f"{g}/{name}"), {})[rank // tp] = h[g][name][()].tobytes()
+for (tpr, key), by_replica in held.items():
+    name = key.split("/", 1)[1]
+    task = name.split(".")[2] if name.startswith("lora.task.") else None
+    want = groups[task] if task else [0, 1]
+    assert sorted(by_replica) == want, f"tp rank {tpr} {key}: held by replicas {sorted(by_replica)}, want {want}"
+    assert len(set(by_replica.values())) == 1, f"tp rank {tpr} {key}: replicas differ"
+print(f"pinning: {len(held)} (tp rank, tensor) pairs, each on exactly its group's replicas, bit-identical")
 PY
 
 # 3. elastic across TP sizes: 2 -> 1 -> 2
