@@ -12,7 +12,8 @@ namespace po = boost::program_options;
 CommandOptions::CommandOptions(std::string command, const std::string& caption, bool ini_config)
     : command_(std::move(command)), ini_config_(ini_config), desc_(caption) {
   desc_.add_options()("help", "this help");
-  if (ini_config_) desc_.add_options()("config", po::value<std::string>(), "INI file with any of these options (command line wins)");
+  if (ini_config_)
+    desc_.add_options()("config", po::value<std::string>(), "INI file with any of these options (command line wins)");
 }
 
 bool CommandOptions::parse(const std::vector<std::string>& args, std::ostream& help_out) {

@@ -75,7 +75,8 @@ int64_t space_count(hid_t space) {
 H5File H5File::create(const fs::path& path) {
   silence_hdf5();
   hid_t id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-  CKF_CHECK(id >= 0, path.string() << ": H5Fcreate failed: cannot create HDF5 file (directory missing, read-only or disk full?)");
+  CKF_CHECK(id >= 0, path.string() << ": H5Fcreate failed: cannot create HDF5 file (directory missing, read-only "
+                                    "or disk full?)");
   return H5File(id, path);
 }
 
