@@ -22,9 +22,7 @@ Split split_parse(const std::string& name) {
 size_t Catalog::count(Split s) const { return size_t(std::count(split.begin(), split.end(), int8_t(s))); }
 
 void catalog_write(const Catalog& c, const std::filesystem::path& file) {
-  H5File f = H5File::create(file);
-  f.set_attr("ckf_schema", std::string("catalog"));
-  f.set_attr("schema_version", kCatalogSchemaVersion);
+  H5File f = H5File::create(file, "catalog", kCatalogSchemaVersion);
   f.set_attr("source", c.source);
   f.set_attr("split_kind", c.split_kind);
   f.set_attr("cold_max", c.cold_max);

@@ -5,7 +5,7 @@
 #include "core/check.h"
 #include "io/atomic_file.h"
 #include "io/checkpoint_reshard.h"
-#include "io/h5_file.h"
+#include "io/h5.h"
 
 namespace ckf {
 
@@ -130,19 +130,17 @@ void checkpoint_load(const FoundCheckpoint& ck, const ModelIdentity& expected_mo
                      AdamW* opt, TrainState* state, int state_rank) {
   checkpoint_check_model(ck, expected_model);
   const Manifest& m = ck.manifest;
-  std::map<int, H5Store> files;  // opened on first use, by rank
+  std::map<int, H5File> files;  // opened on first use, by rank
   for (const TensorGroup& g : checkpoint_groups(params, opt)) {
     for (Param* p : g.tensors) {
       const TensorEntry* entry = manifest_find(m, g.name, p->name);
       CKF_CHECK(entry, "checkpoint " << ck.path.string() << " has no tensor '" << p->name << "' in group " << g.name);
       reshard_fill(*p, *entry, [&](const ShardRef& ref) {
         auto it = files.find(ref.rank);
-        if (it == files.end()) it = files.emplace(ref.rank, H5Store::open_read(ck.path / m.files[ref.rank])).first;
-        std::vector<float> data(static_cast<size_t>(shape_numel(ref.shape)));
-        CKF_CHECK(it->second.shape_of(g.name + "/" + p->name) == ref.shape,
+        if (it == files.end()) it = files.emplace(ref.rank, H5File::open(ck.path / m.files[ref.rank])).first;
+        CKF_CHECK(it->second.shape(g.name + "/" + p->name) == ref.shape,
                   it->second.path() << ": shape of '" << g.name << "/" << p->name << "' differs from the manifest");
-        it->second.read_f32(g.name + "/" + p->name, data.data(), static_cast<int64_t>(data.size()));
-        return data;
+        return it->second.read<float>(g.name + "/" + p->name, static_cast<int>(ref.shape.size()));
       });
     }
   }

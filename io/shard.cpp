@@ -77,9 +77,7 @@ std::vector<fs::path> shard_list(const fs::path& dir, Split split, Task task) {
 }
 
 void shard_write(const SampleTable& t, const ShardInfo& info, const fs::path& file) {
-  H5File f = H5File::create(file);
-  f.set_attr("ckf_schema", std::string("shard"));
-  f.set_attr("schema_version", t.has_prompts ? kShardSchemaVersion : int64_t(1));
+  H5File f = H5File::create(file, "shard", t.has_prompts ? kShardSchemaVersion : int64_t(1));
   f.set_attr("task", std::string(task_name(t.task)));
   f.set_attr("split", std::string(split_name(t.split)));
   f.set_attr("shard_index", info.index);

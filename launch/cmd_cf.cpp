@@ -3,10 +3,7 @@
 //
 // Input: --data DIR (a dataset directory made by ckf prep, read by io/cf_dataset_load.h) or
 // --synthetic (the planted-cluster dataset of core/cf_synthetic.h).
-#include <boost/program_options.hpp>
 #include <cstdio>
-#include <fstream>
-#include <iostream>
 
 #include "core/cf_eval.h"
 #include "core/cf_regressor.h"
@@ -14,6 +11,7 @@
 #include "core/check.h"
 #include "io/cf_dataset_load.h"
 #include "io/cf_embeddings.h"
+#include "io/command_options.h"
 #include "launch/command.h"
 
 namespace ckf {
@@ -26,11 +24,11 @@ static void print_metrics_row(const char* split, const CfEvalResult& r) {
 
 static int cf_run(const std::vector<std::string>& args) {
   CfConfig cfg;
-  std::string data_dir, out, model = "mf", config_file;
+  std::string data_dir, out, model = "mf";
   double ridge = 1.0;
   int k = 10;
-  po::options_description desc("ckf cf: train CF embeddings and report their metrics");
-  desc.add_options()("help", "this help")
+  CommandOptions opts("ckf cf", "ckf cf: train CF embeddings and report their metrics", true);
+  opts.add()
       ("data", po::value(&data_dir), "dataset directory (made by ckf prep)")
       ("synthetic", "use the built-in planted-cluster dataset instead of --data")
       ("model", po::value(&model)->default_value(model), "mf | lightgcn")
@@ -44,32 +42,16 @@ static int cf_run(const std::vector<std::string>& args) {
       ("threads", po::value(&cfg.threads)->default_value(cfg.threads), "CPU threads (results do not depend on it)")
       ("seed", po::value(&cfg.seed)->default_value(cfg.seed), "initialisation and sampling seed")
       ("ridge", po::value(&ridge)->default_value(ridge), "ridge weight of the rating regressor")
-      ("k", po::value(&k)->default_value(k), "cut-off of HR@k and NDCG@k")
-      ("config", po::value(&config_file), "INI file with any of these options (command line wins)");
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(desc).run(), vm);
-    if (vm.count("config")) {
-      std::ifstream in(vm["config"].as<std::string>());
-      CKF_CHECK(in, "--config: cannot open " << vm["config"].as<std::string>());
-      po::store(po::parse_config_file(in, desc), vm);
-    }
-    po::notify(vm);
-  } catch (const po::error& e) {
-    CKF_FAIL("ckf cf: " << e.what() << " (ckf cf --help lists the options)");
-  }
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return 0;
-  }
-  CKF_CHECK(vm.count("data") + vm.count("synthetic") == 1, "ckf cf: give exactly one of --data DIR and --synthetic");
-  CKF_CHECK(!data_dir.empty() || vm.count("synthetic"), "--data: empty path");
+      ("k", po::value(&k)->default_value(k), "cut-off of HR@k and NDCG@k");
+  if (!opts.parse(args)) return 0;
+  CKF_CHECK(opts.given("data") + opts.given("synthetic") == 1, "ckf cf: give exactly one of --data DIR and --synthetic");
+  CKF_CHECK(!data_dir.empty() || opts.given("synthetic"), "--data: empty path");
   CKF_CHECK(!out.empty(), "ckf cf: --out FILE is required");
   CKF_CHECK(k >= 1, "--k " << k << " must be >= 1");
   cfg.model = cf_model_parse(model);
   cf_config_check(cfg);
   CfDataset data;
-  if (vm.count("synthetic")) {
+  if (opts.given("synthetic")) {
     CfSyntheticConfig sc;
     sc.seed = cfg.seed;
     data = cf_synthetic_dataset(sc);

@@ -5,7 +5,6 @@
 // (tp 1); samples are dealt over the ranks in fixed blocks of --batch and the scores gathered in
 // sample order, so the result does not depend on the rank count (a block is one batched forward,
 // so it may on --batch).
-#include <boost/program_options.hpp>
 #include <cstdio>
 #include <iostream>
 
@@ -17,6 +16,7 @@
 #include "dist/world.h"
 #include "io/catalog.h"
 #include "io/checkpoint.h"
+#include "io/command_options.h"
 #include "io/eval_answers.h"
 #include "io/eval_report.h"
 #include "launch/command.h"
@@ -40,8 +40,8 @@ struct EvalOptions {
 
 // Returns false for --help.
 bool eval_options_parse(const std::vector<std::string>& args, EvalOptions& o) {
-  po::options_description desc("ckf eval: deterministic task metrics of a CKF checkpoint");
-  desc.add_options()("help", "this help")
+  CommandOptions opts("ckf eval", "ckf eval: deterministic task metrics of a CKF checkpoint", false);
+  opts.add()
       ("config", po::value(&o.config), "the training configuration (INI, as given to ckf train): model, data, tasks, mapper")
       ("ckpt", po::value(&o.ckpt), "a checkpoint step directory, or a checkpoint directory (its newest intact step)")
       ("split", po::value(&o.split)->default_value(o.split), "valid | test")
@@ -51,17 +51,7 @@ bool eval_options_parse(const std::vector<std::string>& args, EvalOptions& o) {
       ("tokenizer", po::value(&o.tokenizer), "the prompts' tokenizer (.gguf, tokenizer.json or HF model directory) for the answer token ids; default: the model file")
       ("batch", po::value(&o.batch)->default_value(o.batch), "samples per batched forward (topk: each sample is its own block)")
       ("topk-batched", po::bool_switch(&o.topk_batched), "topk: run a sample's candidates as one batch instead of sharing the prefix's KV cache");
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(desc).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    CKF_FAIL("ckf eval: " << e.what() << " (ckf eval --help lists the options)");
-  }
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return false;
-  }
+  if (!opts.parse(args)) return false;
   CKF_CHECK(!o.config.empty(), "ckf eval: --config FILE is required");
   CKF_CHECK(!o.ckpt.empty(), "ckf eval: --ckpt DIR is required");
   CKF_CHECK(!o.out.empty(), "ckf eval: --out FILE is required");

@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <boost/program_options.hpp>
 #include <fstream>
 #include <iostream>
 
@@ -15,6 +14,7 @@
 #include "dist/process_grid.h"
 #include "dist/world.h"
 #include "io/checkpoint.h"
+#include "io/command_options.h"
 #include "io/peft_export.h"
 #include "launch/command.h"
 #include "core/train/train_config.h"
@@ -33,24 +33,14 @@ struct ExportOptions {
 
 // Returns false for --help.
 bool export_options_parse(const std::vector<std::string>& args, ExportOptions& o) {
-  po::options_description desc("ckf export: a task's adapters in a standard format");
-  desc.add_options()("help", "this help")
+  CommandOptions opts("ckf export", "ckf export: a task's adapters in a standard format", false);
+  opts.add()
       ("ckpt", po::value(&o.ckpt), "a checkpoint step directory, or a checkpoint directory (its newest intact step)")
       ("task", po::value(&o.task), "the task whose adapters (with the shared set) are exported")
       ("format", po::value(&o.format)->default_value(o.format), "peft: a Hugging Face PEFT LoRA adapter directory")
       ("out", po::value(&o.out), "the output directory (replaced atomically when it exists)")
       ("config", po::value(&o.config), "the training configuration (INI); default: the one the checkpoint records");
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(desc).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    CKF_FAIL("ckf export: " << e.what() << " (ckf export --help lists the options)");
-  }
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return false;
-  }
+  if (!opts.parse(args)) return false;
   CKF_CHECK(!o.ckpt.empty(), "ckf export: --ckpt DIR is required");
   CKF_CHECK(!o.task.empty(), "ckf export: --task NAME is required");
   CKF_CHECK(!o.out.empty(), "ckf export: --out DIR is required");

@@ -2,11 +2,9 @@
 // cache), `ckf score` (per-token log-probs as JSON) and `ckf perplexity` (sliding windows).
 // All three share the model options and the thread setting: --threads, else OPENBLAS_NUM_THREADS,
 // else every core, is handed to OpenBLAS, which does the model's matrix work.
-#include <boost/program_options.hpp>
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -15,6 +13,7 @@
 #include "core/check.h"
 #include "core/llama_generate.h"
 #include "core/llama_score.h"
+#include "io/command_options.h"
 #include "io/model_load.h"
 #include "io/prompt_templates.h"
 #include "io/tokenizer.h"
@@ -31,36 +30,18 @@ namespace {
 const char* const kTask = "base";
 
 struct ModelArgs {
-  std::string model, config;
+  std::string model;
   int threads = 0;  // 0: OPENBLAS_NUM_THREADS or all cores
 };
 
-void add_model_options(po::options_description& desc, ModelArgs& a) {
-  desc.add_options()("help", "show this help")("config", po::value(&a.config),
-                                               "INI file with any of these options (command line wins)")(
-      "model", po::value(&a.model), "model: a .gguf file or a Hugging Face model directory")(
+void add_model_options(CommandOptions& opts, ModelArgs& a) {
+  opts.add()("model", po::value(&a.model), "model: a .gguf file or a Hugging Face model directory")(
       "threads", po::value(&a.threads)->default_value(0), "BLAS threads (0: $OPENBLAS_NUM_THREADS, else all cores)");
 }
 
-// Parses args into desc's variables; false when --help was asked (the help is printed).
-bool parse(const std::vector<std::string>& args, const po::options_description& desc, const ModelArgs& a,
-           const char* name) {
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(desc).run(), vm);
-    if (vm.count("config")) {
-      std::string cfg = vm["config"].as<std::string>();
-      CKF_CHECK(std::filesystem::is_regular_file(cfg), "--config " << cfg << ": no such file");
-      po::store(po::parse_config_file<char>(cfg.c_str(), desc), vm);
-    }
-    po::notify(vm);
-  } catch (const po::error& e) {
-    CKF_FAIL(e.what() << " (ckf " << name << " --help lists the options)");
-  }
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return false;
-  }
+// Parses args into the options' variables; false when --help was asked (the help is printed).
+bool parse(const std::vector<std::string>& args, CommandOptions& opts, const ModelArgs& a, const char* name) {
+  if (!opts.parse(args)) return false;
   CKF_CHECK(!a.model.empty(), "--model is required (ckf " << name << " --help)");
   CKF_CHECK(a.threads >= 0, "--threads " << a.threads << " must be >= 0");
   return true;
@@ -102,12 +83,12 @@ int generate_run(const std::vector<std::string>& args) {
   std::string prompt;
   int max_new = 32;
   bool chat = false;
-  po::options_description desc("ckf generate --model PATH --prompt TEXT [--max-new N] [--chat]");
-  add_model_options(desc, a);
-  desc.add_options()("prompt", po::value(&prompt), "text to continue")(
+  CommandOptions opts("ckf generate", "ckf generate --model PATH --prompt TEXT [--max-new N] [--chat]", true);
+  add_model_options(opts, a);
+  opts.add()("prompt", po::value(&prompt), "text to continue")(
       "max-new", po::value(&max_new)->default_value(32), "most tokens to generate (stops early at end-of-sequence)")(
       "chat", po::bool_switch(&chat), "wrap the prompt in one ChatML user turn (instruction-tuned models)");
-  if (!parse(args, desc, a, "generate")) return 0;
+  if (!parse(args, opts, a, "generate")) return 0;
   CKF_CHECK(!prompt.empty(), "--prompt is required and must not be empty (ckf generate --help)");
   CKF_CHECK(max_new >= 0, "--max-new " << max_new << " must be >= 0");
   Tokenizer tok = tokenizer_load(a.model);
@@ -121,10 +102,10 @@ int generate_run(const std::vector<std::string>& args) {
 int score_run(const std::vector<std::string>& args) {
   ModelArgs a;
   std::string text;
-  po::options_description desc("ckf score --model PATH --text TEXT");
-  add_model_options(desc, a);
-  desc.add_options()("text", po::value(&text), "text whose tokens are scored");
-  if (!parse(args, desc, a, "score")) return 0;
+  CommandOptions opts("ckf score", "ckf score --model PATH --text TEXT", true);
+  add_model_options(opts, a);
+  opts.add()("text", po::value(&text), "text whose tokens are scored");
+  if (!parse(args, opts, a, "score")) return 0;
   Tokenizer tok = tokenizer_load(a.model);
   std::vector<int32_t> ids = tok.encode(text, true);
   CKF_CHECK(ids.size() >= 2, "--text must encode to at least 2 tokens, got " << ids.size());
@@ -148,13 +129,13 @@ int perplexity_run(const std::vector<std::string>& args) {
   ModelArgs a;
   std::string file;
   int ctx = 0, stride = 0;
-  po::options_description desc("ckf perplexity --model PATH --file F [--ctx N] [--stride S]");
-  add_model_options(desc, a);
-  desc.add_options()("file", po::value(&file), "UTF-8 text file")(
+  CommandOptions opts("ckf perplexity", "ckf perplexity --model PATH --file F [--ctx N] [--stride S]", true);
+  add_model_options(opts, a);
+  opts.add()("file", po::value(&file), "UTF-8 text file")(
       "ctx", po::value(&ctx)->default_value(0),
       "window in tokens (0: the model's context, at most 1024 to bound CPU memory)")(
       "stride", po::value(&stride)->default_value(0), "window advance in tokens, < ctx (0: ctx / 2)");
-  if (!parse(args, desc, a, "perplexity")) return 0;
+  if (!parse(args, opts, a, "perplexity")) return 0;
   CKF_CHECK(!file.empty(), "--file is required (ckf perplexity --help)");
   std::ifstream in(file, std::ios::binary);
   CKF_CHECK(in, "--file " << file << ": cannot open");

@@ -1,13 +1,12 @@
 // `ckf plan`: memory per GPU and predicted step time of every TP x DP layout (core/plan.h),
 // for one cluster size or a sweep of sizes, with the recommended layout marked.
-#include <boost/program_options.hpp>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <sstream>
 
 #include "core/check.h"
 #include "core/plan.h"
+#include "io/command_options.h"
 #include "launch/command.h"
 #include "launch/plan_calibrate.h"
 
@@ -70,12 +69,10 @@ static int plan_run(const std::vector<std::string>& args) {
   PlanWorkload w;
   PlanLora lora;
   PlanMapper mp;
-  std::string model_name, shared_targets, task_targets, sweep, config;
+  std::string model_name, shared_targets, task_targets, sweep;
   int nodes = 1;
-  po::options_description opts("ckf plan: memory per GPU and predicted step time of each TP x DP layout");
-  opts.add_options()
-    ("help", "this text")
-    ("config", po::value(&config), "INI file with any of these options")
+  CommandOptions opts("ckf plan", "ckf plan: memory per GPU and predicted step time of each TP x DP layout", true);
+  opts.add()
     ("model", po::value(&model_name)->default_value("embedded"),
      "embedded | llama-1b | llama-7b | llama-13b | an INI file with n_layer, d_model, n_head, n_kv_head, d_ffn, vocab")
     ("nodes", po::value(&nodes)->default_value(1), "nodes")
@@ -96,18 +93,7 @@ static int plan_run(const std::vector<std::string>& args) {
     ("batch", po::value(&w.batch)->default_value(8), "samples per replica per step (micro-batch)")
     ("attn-probs", po::bool_switch(&w.attention_probs_saved), "count saved attention probabilities (non-flash attention)")
     ("calibrate", "measure GEMM rates here: cuBLAS bf16 on a GPU replaces --efficiency; CPU sgemm is reported");
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(opts).run(), vm);
-  if (vm.count("help")) {
-    std::cout << opts << "\n";
-    return 0;
-  }
-  if (vm.count("config")) {
-    std::ifstream in(vm["config"].as<std::string>());
-    CKF_CHECK(in, "--config: cannot read '" << vm["config"].as<std::string>() << "'");
-    po::store(po::parse_config_file(in, opts), vm);
-  }
-  po::notify(vm);
+  if (!opts.parse(args)) return 0;
   CKF_CHECK(nodes >= 1, "--nodes " << nodes << " must be >= 1");
   CKF_CHECK(hw.gpus_per_node >= 1, "--gpus-per-node " << hw.gpus_per_node << " must be >= 1");
   CKF_CHECK(w.seq >= 1 && w.batch >= 1, "--seq and --batch must be >= 1");
@@ -130,7 +116,7 @@ static int plan_run(const std::vector<std::string>& args) {
             << lora.n_tasks << " tasks; mapper " << plan_mapper_params(mp, m.d_model) << " params; seq " << w.seq
             << " x batch " << w.batch << " per replica\n";
 
-  if (vm.count("calibrate")) {
+  if (opts.given("calibrate")) {
     // The model's MLP up-projection at one replica's tokens: (T, d) @ (d, ffn). The CPU run uses at
     // most 256 rows so that a 7B shape takes seconds, not minutes.
     const int T = int(w.seq * w.batch), d = int(m.d_model), ffn = int(m.d_ffn), cpu_rows = std::min(T, 256);
@@ -149,14 +135,14 @@ static int plan_run(const std::vector<std::string>& args) {
   }
   std::cout << "GPU compute rate: " << hw.gpu_tflops << " TFLOP/s x efficiency " << hw.efficiency << " = "
             << hw.gpu_tflops * hw.efficiency << " TFLOP/s"
-            << (vm.count("calibrate") && hw.efficiency != vm["efficiency"].as<double>() ? " (measured)"
+            << (opts.given("calibrate") && hw.efficiency != opts.values()["efficiency"].as<double>() ? " (measured)"
                                                                                         : " (assumed datasheet rate, not measured)")
             << "; NVLink " << hw.nvlink_gbps << " GB/s, IB " << hw.ib_gbps << " Gb/s per GPU; " << hw.gpu_mem_gb
             << " GB per GPU, " << hw.mem_headroom * 100 << "% kept free\n";
   std::cout << "step = compute + TP comm + DP comm (no overlap assumed); compute = 4 N T/tp (frozen base: forward 2NT,"
                " input grads 2NT) + 12 T s d L/tp (attention) + 6 T P_lora\n\n";
 
-  std::vector<int> worlds = vm.count("sweep") ? parse_sweep(sweep) : std::vector<int>{nodes * hw.gpus_per_node};
+  std::vector<int> worlds = opts.given("sweep") ? parse_sweep(sweep) : std::vector<int>{nodes * hw.gpus_per_node};
   print_table(m, lora, mp, hw, w, worlds);
   return 0;
 }

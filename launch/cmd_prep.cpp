@@ -2,7 +2,6 @@
 // the shards also carry the prompts tokenized by that model's tokenizer). Everything
 // is read and checked before the output is touched, and the directory is built under a temporary
 // name and swapped in whole, so a failing run leaves an existing dataset as it was.
-#include <boost/program_options.hpp>
 #include <chrono>
 #include <iostream>
 #include <memory>
@@ -11,6 +10,7 @@
 #include "core/check.h"
 #include "io/atomic_file.h"
 #include "io/catalog.h"
+#include "io/command_options.h"
 #include "io/prompt_encode.h"
 #include "io/prompt_templates.h"
 #include "io/raw.h"
@@ -25,7 +25,7 @@ namespace po = boost::program_options;
 namespace {
 
 struct PrepArgs {
-  std::string source, split = "loo", tasks = "ctr,sequential,rating,topk", config;
+  std::string source, split = "loo", tasks = "ctr,sequential,rating,topk";
   std::string model, placeholder_token = "<|endoftext|>", prompt_form = "chat";
   fs::path input, meta, out;
   PromptEncodeOptions prompt;
@@ -106,10 +106,8 @@ void write_dataset(const fs::path& dir, const Catalog& catalog, const PrepArgs& 
 
 int prep_run(const std::vector<std::string>& args) {
   PrepArgs a;
-  po::options_description desc("ckf prep --source KIND --input PATH --out DIR [options]");
-  desc.add_options()
-    ("help", "show this help")
-    ("config", po::value(&a.config), "INI file with any of these options (command line wins)")
+  CommandOptions opts("ckf prep", "ckf prep --source KIND --input PATH --out DIR [options]", true);
+  opts.add()
     ("source", po::value(&a.source), "movielens-latest | movielens-1m | amazon")
     ("input", po::value(&a.input), "MovieLens: directory with ratings/movies files; amazon: reviews JSON lines (.gz ok)")
     ("meta", po::value(&a.meta), "amazon: metadata JSON lines (asin, title), optional")
@@ -134,24 +132,9 @@ int prep_run(const std::vector<std::string>& args) {
     ("placeholder-token", po::value(&a.placeholder_token)->default_value(a.placeholder_token), "token put at every soft-token position (must not occur in prompt text)")
     ("prompt-form", po::value(&a.prompt_form)->default_value(a.prompt_form), "chat (one ChatML user turn) | plain")
     ("threads", po::value(&a.prompt.threads)->default_value(2), "tokenizer threads (results do not depend on it)");
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(desc).run(), vm);
-    if (vm.count("config")) {
-      std::string cfg = vm["config"].as<std::string>();
-      CKF_CHECK(fs::is_regular_file(cfg), "--config " << cfg << ": no such file");
-      po::store(po::parse_config_file<char>(cfg.c_str(), desc), vm);
-    }
-    po::notify(vm);
-  } catch (const po::error& e) {
-    CKF_FAIL(e.what() << " (ckf prep --help lists the options)");
-  }
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return 0;
-  }
+  if (!opts.parse(args)) return 0;
   for (const char* required : {"source", "input", "out"})
-    CKF_CHECK(vm.count(required), "--" << required << " is required (ckf prep --help)");
+    CKF_CHECK(opts.given(required), "--" << required << " is required (ckf prep --help)");
   CKF_CHECK(a.split == "loo" || a.split == "temporal", "--split '" << a.split << "' is not loo or temporal");
   CKF_CHECK(a.shard_size > 0, "--shard-size must be positive");
   CKF_CHECK(a.prompt_form == "chat" || a.prompt_form == "plain", "--prompt-form '" << a.prompt_form
@@ -167,7 +150,7 @@ int prep_run(const std::vector<std::string>& args) {
 
   auto t0 = std::chrono::steady_clock::now();
   std::unique_ptr<PromptStage> prompts;
-  if (vm.count("model")) {
+  if (opts.given("model")) {
     prompts.reset(new PromptStage{tokenizer_load(a.model), TemplateRenderer(a.prompt_form == "chat")});
     a.prompt.placeholder_id = prompts->tokenizer.token_to_id(a.placeholder_token);
     CKF_CHECK(a.prompt.placeholder_id >= 0, "--placeholder-token '" << a.placeholder_token

@@ -1,13 +1,12 @@
 #include "core/train/train_config.h"
 
-#include <boost/program_options.hpp>
 #include <cmath>
-#include <fstream>
 #include <iostream>
 #include <sstream>
 
 #include "core/check.h"
 #include "core/rng.h"
+#include "io/command_options.h"
 
 namespace ckf {
 
@@ -82,13 +81,11 @@ bool train_config_parse(const std::vector<std::string>& args, TrainConfig& cfg, 
   std::string tasks = "ctr,sequential,rating,topk", batch = "4,4,4,2", loss_weights, mapper = "metanet",
               lr_decay = "cosine";
   std::string shared_targets = targets_str(cfg.shared_spec), task_targets = targets_str(cfg.task_spec);
-  std::string config_file;
   float lr = 1e-4f, min_lr = 0.0f, weight_decay = 0.0f, clip = 1.0f;
   int64_t warmup = 0;
-  po::options_description desc("ckf train: CKF training (mapper + Multi-LoRA on a frozen LLaMA)");
+  CommandOptions opts("ckf train", "ckf train: CKF training (mapper + Multi-LoRA on a frozen LLaMA)", true);
   // clang-format off
-  desc.add_options()("help", "this help")
-      ("config", po::value(&config_file), "INI file with any of these options (command line wins)")
+  opts.add()
       ("model.path", po::value(&cfg.model_path), "base model: a .gguf file or a Hugging Face model directory")
       ("model.random", po::value(&cfg.model_random), "tiny: a small random decoder instead of a model file (tests)")
       ("model.vocab", po::value(&cfg.model_vocab), "vocabulary of the random model (>= the tokenizer's)")
@@ -132,22 +129,7 @@ bool train_config_parse(const std::vector<std::string>& args, TrainConfig& cfg, 
       ("resume", po::value(&cfg.resume)->default_value(cfg.resume), "none | auto (newest intact checkpoint in --ckpt-dir)")
       ("nonfinite-limit", po::value(&cfg.nonfinite_limit)->default_value(cfg.nonfinite_limit), "consecutive non-finite losses before failing");
   // clang-format on
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(desc).run(), vm);
-    if (vm.count("config")) {
-      std::ifstream in(vm["config"].as<std::string>());
-      CKF_CHECK(in, "--config: cannot open " << vm["config"].as<std::string>());
-      po::store(po::parse_config_file(in, desc), vm);
-    }
-    po::notify(vm);
-  } catch (const po::error& e) {
-    CKF_FAIL("ckf train: " << e.what() << " (ckf train --help lists the options)");
-  }
-  if (vm.count("help")) {
-    help_out << desc << "\n";
-    return false;
-  }
+  if (!opts.parse(args, help_out)) return false;
 
   CKF_CHECK(cfg.model_path.empty() != cfg.model_random.empty(),
             "ckf train: give exactly one of --model.path and --model.random");
@@ -234,7 +216,7 @@ bool train_config_parse(const std::vector<std::string>& args, TrainConfig& cfg, 
   }
 
   std::ostringstream text;  // the effective configuration, every option as given or defaulted
-  for (const auto& [key, value] : vm) {
+  for (const auto& [key, value] : opts.values()) {
     if (key == "config" || key == "help") continue;
     text << key << " = ";
     const boost::any& v = value.value();

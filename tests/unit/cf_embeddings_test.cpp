@@ -97,16 +97,16 @@ TEST(CfEmbeddingsFile, BadFilesAreClearErrors) {
     std::ofstream out(trunc, std::ios::binary);
     out.write(bytes.data(), std::streamsize(bytes.size() / 2));
   }
-  expect_error_containing(trunc, "trunc.h5\": not a readable HDF5 file");
+  expect_error_containing(trunc, "trunc.h5: not a readable HDF5 file");
 
   fs::path text = temp_file("text.h5");
   std::ofstream(text) << "user,item\n1,2\n";
-  expect_error_containing(text, "not a readable HDF5 file");
+  expect_error_containing(text, "text.h5: not an HDF5 file");
 
   fs::path p = temp_file("edit.h5");
   fs::copy_file(good, p, fs::copy_options::overwrite_existing);
   set_attr(p, "ckf_schema", std::string("checkpoint"));
-  expect_error_containing(p, "ckf_schema is 'checkpoint'");
+  expect_error_containing(p, "is a ckf 'checkpoint' file, expected 'cf_embeddings'");
 
   fs::copy_file(good, p, fs::copy_options::overwrite_existing);
   set_attr(p, "schema_version", int64_t(2));
