@@ -2,7 +2,8 @@
 // cross the network). Each Param is reduced in the group that shares it:
 //   dp         shared adapters and the mapper: averaged over every DP replica
 //   task:NAME  a task's adapters: averaged over the replicas of that task only
-// and a TP-partial Param (dA of a LoRA on a column-parallel base) is first summed over tp.
+// and a TP-partial Param (dA of a LoRA on a column-parallel base, dB on a row-parallel one: each tp
+// rank holds its share of a sum, core/llama_tp.h) is first summed over tp.
 // Per group the gradients are packed, in the order given, into buckets of bucket_bytes (the last
 // one shorter; a Param may straddle two), one all-reduce per bucket, then unpacked. Groups run in
 // a fixed order (tp, dp, then tasks in placement order) on every rank, so overlapping groups
