@@ -8,7 +8,7 @@
 
 namespace ckf {
 
-Json eval_report_json(const EvalReportInfo& info, const std::vector<EvalTaskResult>& tasks) {
+Json eval_tasks_json(const std::vector<EvalTaskResult>& tasks) {
   Json::Object tasks_json;
   for (const EvalTaskResult& t : tasks) {
     Json::Object groups;
@@ -19,11 +19,15 @@ Json eval_report_json(const EvalReportInfo& info, const std::vector<EvalTaskResu
     }
     tasks_json.push_back({eval_kind_name(t.kind), Json(std::move(groups))});
   }
+  return Json(std::move(tasks_json));
+}
+
+Json eval_report_json(const EvalReportInfo& info, const std::vector<EvalTaskResult>& tasks) {
   return Json(Json::Object{{"split", Json(info.split)},
                            {"variant", Json(info.variant)},
                            {"checkpoint", Json(info.checkpoint)},
                            {"max_samples", Json::integer(info.max_samples)},
-                           {"tasks", Json(std::move(tasks_json))}});
+                           {"tasks", eval_tasks_json(tasks)}});
 }
 
 void eval_report_write(const std::filesystem::path& path, const Json& report) {

@@ -20,6 +20,8 @@ struct EvalReportInfo {
 };
 
 Json eval_report_json(const EvalReportInfo& info, const std::vector<EvalTaskResult>& tasks);
+// The report's "tasks" member: {task: {group: {"samples": n, metric: value, ...}, ...}, ...}.
+Json eval_tasks_json(const std::vector<EvalTaskResult>& tasks);
 
 // Written whole or not at all (io/atomic_file.h).
 void eval_report_write(const std::filesystem::path& path, const Json& report);

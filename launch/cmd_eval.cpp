@@ -10,17 +10,16 @@
 
 #include "core/check.h"
 #include "core/ckf_eval.h"
-#include "dist/gather_blocks.h"
 #include "dist/mpi_communicator.h"
 #include "dist/process_grid.h"
 #include "dist/world.h"
 #include "io/catalog.h"
 #include "io/checkpoint.h"
 #include "io/command_options.h"
-#include "io/eval_answers.h"
 #include "io/eval_report.h"
 #include "launch/command.h"
 #include "core/train/eval_input.h"
+#include "core/train/eval_task.h"
 #include "core/train/train_config.h"
 #include "core/train/train_model.h"
 
@@ -34,7 +33,7 @@ namespace {
 struct EvalOptions {
   std::string config, ckpt, split = "test", out, variant = "soft", tokenizer;
   int64_t max_samples = -1;
-  int batch = 8;
+  int batch = kEvalBatchDefault;
   bool topk_batched = false;
 };
 
@@ -59,28 +58,6 @@ bool eval_options_parse(const std::vector<std::string>& args, EvalOptions& o) {
   CKF_CHECK(o.batch >= 1, "--batch " << o.batch << " must be >= 1");
   prompt_variant_parse(o.variant);
   return true;
-}
-
-// Every shard of (split, task) in order, cut to max_samples, with its answers checked.
-EvalInput task_input(const TrainConfig& cfg, const EvalOptions& o, const Tokenizer& tok, Task task,
-                     std::span<const uint8_t> user_cold, AnswerTokens& tokens) {
-  const std::vector<fs::path> files = shard_list(cfg.data_dir, split_parse(o.split), task);
-  CKF_CHECK(!files.empty(), "no " << o.split << " " << task_name(task) << " shards under " << cfg.data_dir);
-  EvalInput all;
-  for (const fs::path& f : files) {
-    const int64_t left = o.max_samples < 0 ? -1 : o.max_samples - int64_t(all.samples.size());
-    if (left == 0) break;
-    ShardInfo info;
-    const SampleTable table = shard_read(f, &info);
-    shard_check_tokenizer(f, info, tok.identity());
-    tokens = answer_tokens_from(tok, task == Task::Sequential ? table.num_candidates : 0);
-    answer_tokens_check(table, tokens, left);
-    EvalInput in = eval_input_from_table(table, prompt_variant_parse(o.variant), user_cold, left);
-    CKF_CHECK(all.samples.empty() || in.width == all.width, f << ": " << in.width << " candidates, earlier shards " << all.width);
-    all.kind = in.kind, all.width = in.width;
-    for (EvalSample& s : in.samples) all.samples.push_back(std::move(s));
-  }
-  return all;
 }
 
 int eval_command(const std::vector<std::string>& args) {
@@ -111,12 +88,9 @@ int eval_command(const std::vector<std::string>& args) {
     std::vector<EvalTaskResult> results;
     for (const std::string& name : cfg.tasks) {
       AnswerTokens tokens;
-      const EvalInput in = task_input(cfg, o, tok, task_parse(name), catalog.user_cold, tokens);
-      const int block = in.kind == EvalKind::topk ? 1 : o.batch;
-      const std::vector<float> local = eval_score_blocks(source, in, tokens, block, world->rank(), world->size());
-      const std::vector<float> scores =
-          gather_blocks(world.get(), local, int64_t(block) * in.width, int64_t(in.samples.size()) * in.width);
-      results.push_back(eval_metrics(in, scores));
+      const EvalInput in = eval_input_load(cfg.data_dir, split_parse(o.split), task_parse(name),
+                                           prompt_variant_parse(o.variant), tok, catalog.user_cold, o.max_samples, tokens);
+      results.push_back(eval_task_run(source, in, tokens, o.batch, world.get()));
       if (world->rank() == 0) {
         const EvalGroup& g = results.back().groups[0];
         std::printf("%-10s %6lld samples", name.c_str(), (long long)g.samples);

@@ -4,6 +4,7 @@
 
 #include "core/check.h"
 #include "core/train/train_examples.h"
+#include "io/eval_answers.h"
 
 namespace ckf {
 
@@ -54,6 +55,28 @@ EvalInput eval_input_from_table(const SampleTable& table, PromptVariant variant,
       s.prefix_len = int((soft ? table.prompts.soft : table.prompts.text).row(size_t(i)).size());
   }
   return in;
+}
+
+EvalInput eval_input_load(const std::string& data_dir, Split split, Task task, PromptVariant variant,
+                          const Tokenizer& tok, std::span<const uint8_t> user_cold, int64_t max_samples,
+                          AnswerTokens& tokens) {
+  const std::vector<std::filesystem::path> files = shard_list(data_dir, split, task);
+  CKF_CHECK(!files.empty(), "no " << split_name(split) << " " << task_name(task) << " shards under " << data_dir);
+  EvalInput all;
+  for (const std::filesystem::path& f : files) {
+    const int64_t left = max_samples < 0 ? -1 : max_samples - int64_t(all.samples.size());
+    if (left == 0) break;
+    ShardInfo info;
+    const SampleTable table = shard_read(f, &info);
+    shard_check_tokenizer(f, info, tok.identity());
+    tokens = answer_tokens_from(tok, task == Task::Sequential ? table.num_candidates : 0);
+    answer_tokens_check(table, tokens, left);
+    EvalInput in = eval_input_from_table(table, variant, user_cold, left);
+    CKF_CHECK(all.samples.empty() || in.width == all.width, f << ": " << in.width << " candidates, earlier shards " << all.width);
+    all.kind = in.kind, all.width = in.width;
+    for (EvalSample& s : in.samples) all.samples.push_back(std::move(s));
+  }
+  return all;
 }
 
 }  // namespace ckf

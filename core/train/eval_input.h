@@ -5,9 +5,12 @@
 #pragma once
 #include <cstdint>
 #include <span>
+#include <string>
 
+#include "core/answer_tokens.h"
 #include "core/ckf_eval.h"
 #include "io/shard.h"
+#include "io/tokenizer.h"
 
 namespace ckf {
 
@@ -20,5 +23,12 @@ EvalKind eval_kind_of(Task t);
 // (catalog.h5's user_cold); empty: every user is warm. Examples run the adapters of task_name().
 EvalInput eval_input_from_table(const SampleTable& table, PromptVariant variant, std::span<const uint8_t> user_cold,
                                 int64_t max_samples);
+
+// The first max_samples samples (all when < 0) of (split, task) over its shards in index order,
+// each shard checked against the tokenizer the prompts were encoded with; tokens gets the answer
+// tokens the scorer reads (checked against every sample's answer). Errors name the shard.
+EvalInput eval_input_load(const std::string& data_dir, Split split, Task task, PromptVariant variant,
+                          const Tokenizer& tok, std::span<const uint8_t> user_cold, int64_t max_samples,
+                          AnswerTokens& tokens);
 
 }  // namespace ckf

@@ -127,7 +127,10 @@ bool train_config_parse(const std::vector<std::string>& args, TrainConfig& cfg, 
       ("ckpt-every", po::value(&cfg.ckpt_every)->default_value(cfg.ckpt_every), "checkpoint every N steps (0: at the end only)")
       ("keep-last", po::value(&cfg.keep_last)->default_value(cfg.keep_last), "checkpoints kept")
       ("resume", po::value(&cfg.resume)->default_value(cfg.resume), "none | auto (newest intact checkpoint in --ckpt-dir)")
-      ("nonfinite-limit", po::value(&cfg.nonfinite_limit)->default_value(cfg.nonfinite_limit), "consecutive non-finite losses before failing");
+      ("nonfinite-limit", po::value(&cfg.nonfinite_limit)->default_value(cfg.nonfinite_limit), "consecutive non-finite losses before failing")
+      ("eval-every", po::value(&cfg.eval_every)->default_value(cfg.eval_every), "evaluate on the valid split every N steps (0: never)")
+      ("eval-samples", po::value(&cfg.eval_samples)->default_value(cfg.eval_samples), "first K valid samples of each task per evaluation")
+      ("eval-tokenizer", po::value(&cfg.eval_tokenizer), "the prompts' tokenizer for the answer token ids (default: model.path's; needed with model.random)");
   // clang-format on
   if (!opts.parse(args, help_out)) return false;
 
@@ -202,6 +205,9 @@ bool train_config_parse(const std::vector<std::string>& args, TrainConfig& cfg, 
   CKF_CHECK(cfg.resume == "none" || cfg.resume == "auto", "--resume: unknown '" << cfg.resume << "' (none | auto)");
   CKF_CHECK(cfg.resume == "none" || !cfg.ckpt_dir.empty(), "--resume auto needs --ckpt-dir");
   CKF_CHECK(cfg.nonfinite_limit >= 1, "--nonfinite-limit must be >= 1");
+  CKF_CHECK(cfg.eval_every >= 0 && cfg.eval_samples >= 1, "--eval-every must be >= 0 and --eval-samples >= 1");
+  CKF_CHECK(cfg.eval_every == 0 || !cfg.model_path.empty() || !cfg.eval_tokenizer.empty(),
+            "--eval-every: a random model (model.random) has no tokenizer: give --eval-tokenizer");
   cfg.optim.adamw.weight_decay = weight_decay;
   cfg.optim.max_grad_norm = clip;
   cfg.optim.schedule.peak_lr = lr;

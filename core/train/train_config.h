@@ -59,6 +59,9 @@ struct TrainConfig {
   int keep_last = 3;
   std::string resume = "none";  // none | auto
   int nonfinite_limit = 5;      // consecutive non-finite losses tolerated before stopping with an error
+  int64_t eval_every = 0;       // evaluate on the valid split every N steps (0: never)
+  int64_t eval_samples = 32;    // the first K valid samples of each task
+  std::string eval_tokenizer;   // answer tokens for evaluation; empty: model_path's tokenizer
 
   std::string config_text;  // effective configuration, INI
 };

@@ -18,6 +18,7 @@
 #include "io/loader.h"
 #include "io/shard.h"
 #include "io/tokenizer.h"
+#include "core/train/train_eval.h"
 #include "core/train/train_examples.h"
 #include "core/train/train_model.h"
 
@@ -96,6 +97,7 @@ class Trainer {
   std::unique_ptr<GradSync> sync_;
   std::unique_ptr<AdamW> opt_;
   std::unique_ptr<Loader> loader_;
+  std::unique_ptr<TrainEval> eval_;  // null without --eval-every
   int64_t step_ = 0;               // steps completed
   int64_t skipped_ = 0;            // steps whose update was skipped (non-finite gradient)
   std::vector<Tensor> grad_held_;  // (P) gradients of earlier tasks while a weighted one runs
@@ -124,6 +126,7 @@ Trainer::Trainer(const TrainConfig& cfg, Communicator& world) : cfg_(cfg), world
   for (size_t t = 0; t < cfg.tasks.size(); ++t) lo.tasks.push_back({task_parse(cfg.tasks[t]), cfg.batch[t]});
   loader_ = std::make_unique<Loader>(lo, placement_, grid_->dp_rank());
   if (!cfg.model_path.empty()) check_shard_tokenizer(cfg);
+  if (cfg.eval_every > 0) eval_ = std::make_unique<TrainEval>(cfg, *grid_, *m_);
   if (world.rank() == 0 && !cfg.metrics_path.empty()) {
     metrics_.open(cfg.metrics_path, std::ios::app);
     CKF_CHECK(metrics_, "--metrics: cannot open " << cfg.metrics_path);
@@ -306,6 +309,8 @@ int Trainer::run() {
     }
     ++step_;
     log_step(step_, losses, r, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    // At fixed steps, so a resumed run evaluates where an uninterrupted one does.
+    if (eval_ && step_ % cfg_.eval_every == 0) eval_->run(step_, metrics_.is_open() ? &metrics_ : nullptr);
     if (cfg_.ckpt_every > 0 && step_ % cfg_.ckpt_every == 0 && step_ < cfg_.max_steps) checkpoint(step_);
   }
   checkpoint(step_);

@@ -6,7 +6,8 @@
 //   3. GradSync: shared adapters and the mapper averaged over dp, a task's adapters over its replicas;
 //   4. AdamW with the global gradient norm (each distinct tensor counted once) and clipping; a
 //      non-finite gradient anywhere skips the step on every rank;
-//   5. rank 0 prints progress and appends a JSONL metrics line; checkpoints every N steps.
+//   5. rank 0 prints progress and appends a JSONL metrics line; checkpoints every N steps;
+//      every --eval-every steps, an evaluation on the valid split (train_eval.h).
 // Checkpoints hold the Params, AdamW moments and step, and every task's loader cursor (merged over
 // the replicas); dropout and the curriculum are pure functions of (seed, step), so a resumed run
 // continues bit-identically. SIGTERM / SIGUSR1 checkpoint and exit with kPreemptExitStatus.

@@ -95,6 +95,27 @@ TEST(TrainConfig, ErrorsNameTheFlag) {
   EXPECT_EQ(error_of(base_args()), "");
 }
 
+TEST(TrainConfig, EvalOptionsFromIniAndTheirErrors) {
+  TrainConfig off;
+  std::ostringstream help;
+  ASSERT_TRUE(train_config_parse(base_args(), off, help));
+  EXPECT_EQ(off.eval_every, 0);  // off by default
+  const fs::path ini = fs::path(testing::TempDir()) / "train_config_eval.ini";
+  {
+    std::ofstream out(ini);
+    out << "eval-every = 20\neval-samples = 7\neval-tokenizer = tok.json\n";
+  }
+  TrainConfig cfg;
+  ASSERT_TRUE(train_config_parse(with(base_args(), {"--config", ini.string()}), cfg, help));
+  EXPECT_EQ(cfg.eval_every, 20);
+  EXPECT_EQ(cfg.eval_samples, 7);
+  EXPECT_EQ(cfg.eval_tokenizer, "tok.json");
+  EXPECT_NE(error_of(with(base_args(), {"--eval-every", "-1"})).find("--eval-every"), std::string::npos);
+  EXPECT_NE(error_of(with(base_args(), {"--eval-samples", "0"})).find("--eval-samples"), std::string::npos);
+  // A random model has no tokenizer to find the answer tokens with.
+  EXPECT_NE(error_of(with(base_args(), {"--eval-every", "5"})).find("--eval-tokenizer"), std::string::npos);
+}
+
 TEST(Curriculum, ProbabilityIsTheClosedFormSigmoid) {
   CurriculumConfig c;
   c.on = true;

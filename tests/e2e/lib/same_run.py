@@ -1,7 +1,8 @@
 """Asserts that two `ckf train` runs gave the same result (used by e2e scripts after a resume).
 
   same_run.py metrics A.jsonl B.jsonl STEPS   both JSONL files hold steps 1..STEPS once, in order, with
-                                             identical printed step, loss, task losses, grad norm and lr
+                                             identical printed step, loss, task losses, grad norm and lr,
+                                             and identical evaluation records (--eval-every), if any
   same_run.py ckpt DIR_A DIR_B                every rank file of two checkpoint step directories holds the
                                              same parameter and AdamW moment names, bit for bit
   same_run.py ckpt-global DIR_A DIR_B         the whole tensors, assembled from each directory's shards by
@@ -19,14 +20,22 @@ import h5py
 import numpy as np
 
 
+def records(path):
+    """The step records and the evaluation records ({"step", "eval"}) of a metrics file."""
+    rows = [json.loads(line) for line in open(path)]
+    return [r for r in rows if "eval" not in r], [r for r in rows if "eval" in r]
+
+
 def same_metrics(a_path, b_path, steps):
     key = lambda r: (r["step"], r["loss"], r["task_loss"], r["grad_norm"], r["lr"])
-    runs = [[key(json.loads(line)) for line in open(p)] for p in (a_path, b_path)]
+    (a_steps, a_evals), (b_steps, b_evals) = records(a_path), records(b_path)
+    assert a_evals == b_evals, f"evaluations differ:\n{a_evals}\n{b_evals}"
+    runs = [[key(r) for r in rows] for rows in (a_steps, b_steps)]
     for path, rows in zip((a_path, b_path), runs):
         assert [r[0] for r in rows] == list(range(1, steps + 1)), f"{path}: steps {[r[0] for r in rows]}, want 1..{steps}"
     diff = [f"{x}\n{y}" for x, y in zip(*runs) if x != y]
     assert not diff, "metrics differ:\n" + "\n".join(diff)
-    print(f"same run: {steps} steps of losses identical")
+    print(f"same run: {steps} steps of losses identical, {len(a_evals)} evaluations identical")
 
 
 def same_checkpoint(a_dir, b_dir):
@@ -72,7 +81,7 @@ def same_checkpoint_global(a_dir, b_dir):
 
 
 def close_metrics(a_path, b_path, first, last):
-    a, b = ({r["step"]: r for r in map(json.loads, open(p))} for p in (a_path, b_path))
+    a, b = ({r["step"]: r for r in records(p)[0]} for p in (a_path, b_path))
     for s in range(first, last + 1):
         for k in ("loss", "grad_norm"):
             x, y = a[s][k], b[s][k]
