@@ -1,0 +1,172 @@
+// The device training step (core/cuda/llama_model_cuda.h) against the CPU backend
+// (core/llama_model.h, itself checked against a double-precision reference and finite differences
+// in llama_forward_test / llama_grad_test) on small random models: several tasks with adapters on
+// all seven projections (shared and task sets overlapping on v, random B so every gradient is
+// non-zero), one batch with right padding (out-of-vocabulary garbage past each length), soft
+// tokens in two sequences, a position requested twice and a logits-only row.
+// Both backends compute with the same parameters: weights, adapters and soft vectors are rounded
+// to bf16 before either runs, so differences come from the device's bf16 activations alone.
+// Tolerances (bf16 activations through the whole network, relative to each tensor's scale):
+//   loss                       |d| <= 2e-2 * |loss|
+//   logits (M, V)              |d| <= 3e-2 * max|logit|
+//   every adapter dA, dB       |d| <= 5e-2 * max|g| elementwise and ||d|| <= 5e-2 * ||g||
+//   d_soft (S, C)              the same as the adapter gradients
+//   a task absent from the batch: its gradients exactly 0 on the device, as on the CPU.
+// A wrong transpose, segment offset or a missed accumulation moves these by O(1), far outside.
+#include "tests/unit/cuda_test_util.h"
+
+#ifdef CKF_WITH_CUDA
+
+#include <cmath>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/cuda/llama_model_cuda.h"
+#include "core/half.h"
+#include "core/llama_model.h"
+#include "tests/unit/llama_reference.h"
+
+using namespace ckf;
+using namespace ckf::test;
+
+namespace {
+
+using CudaLlamaStep = CudaTest;
+
+void round_to_bf16(Tensor& t) {
+  float* p = t.data<float>();
+  for (int64_t i = 0; i < t.numel(); ++i) p[i] = bf16_to_f32(f32_to_bf16(p[i]));
+}
+
+// Every parameter the device stores in bf16 (rounding a tied lm_head twice changes nothing).
+void round_model_to_bf16(LlamaModel& m) {
+  round_to_bf16(m.weights.embedding);
+  round_to_bf16(m.weights.norm);
+  round_to_bf16(m.weights.lm_head);
+  for (LlamaLayerWeights& w : m.weights.layers)
+    for (Tensor* t : {&w.attn_norm, &w.wq, &w.wk, &w.wv, &w.wo, &w.mlp_norm, &w.w_gate, &w.w_up, &w.w_down})
+      round_to_bf16(*t);
+  for (LoraParam& p : multilora_params(m.lora)) round_to_bf16(p.param);
+}
+
+std::vector<float> to_floats(const Tensor& t) { return {t.data<const float>(), t.data<const float>() + t.numel()}; }
+
+// |got - want| <= rel * max|want| elementwise and ||got - want|| <= rel * ||want||; a zero
+// reference must be matched exactly.
+void expect_near_scaled(const std::vector<float>& got, const std::vector<float>& want, double rel,
+                        const std::string& what) {
+  ASSERT_EQ(got.size(), want.size()) << what;
+  double scale = 0.0, norm = 0.0, diff_norm = 0.0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    scale = std::max(scale, std::fabs(double(want[i])));
+    norm += double(want[i]) * want[i];
+    diff_norm += (double(got[i]) - want[i]) * (double(got[i]) - want[i]);
+  }
+  if (scale == 0.0) {
+    EXPECT_EQ(got, want) << what << ": the reference is zero";
+    return;
+  }
+  int bad = 0;
+  for (size_t i = 0; i < want.size() && bad < 5; ++i)
+    if (std::fabs(double(got[i]) - want[i]) > rel * scale) {
+      ADD_FAILURE() << what << "[" << i << "] = " << got[i] << ", CPU " << want[i] << " (scale " << scale << ")";
+      ++bad;
+    }
+  EXPECT_LE(std::sqrt(diff_norm), rel * std::sqrt(norm)) << what << ": relative L2 error";
+}
+
+struct CpuStep {
+  float loss = 0.0f;
+  std::vector<float> logits;                                      // (M, V)
+  std::vector<float> d_soft;                                      // (S, C)
+  std::vector<std::pair<std::string, std::vector<float>>> grads;  // name -> dA or dB
+};
+
+CpuStep cpu_step(LlamaModel& model, const LlamaBatch& batch) {
+  CpuStep r;
+  LlamaActs acts;
+  r.loss = llama_forward(model, batch, acts, {true, 11});
+  r.logits = to_floats(acts.logits);
+  multilora_zero_grad(model.lora);
+  Tensor d_soft;
+  llama_backward(model, batch, acts, &d_soft);
+  r.d_soft = to_floats(d_soft);
+  for (LoraParam& p : multilora_params(model.lora)) r.grads.emplace_back(p.name, to_floats(p.grad));
+  return r;
+}
+
+TEST_F(CudaLlamaStep, LossLogitsAndGradientsMatchCpu) {
+  for (const LlamaConfig& cfg : {tiny_config(), odd_config()}) {
+    SCOPED_TRACE(::testing::PrintToString(cfg));
+    LlamaModel model = tiny_model(cfg, {"ctr", "rating", "seq"}, 41);
+    round_model_to_bf16(model);
+    LlamaBatch batch = tiny_batch(cfg, {"ctr", "seq", "ctr"}, 5);
+    round_to_bf16(batch.soft_vectors);
+    const CpuStep want = cpu_step(model, batch);
+    int nonzero = 0;
+    for (const auto& [name, g] : want.grads) nonzero += max_abs(g) > 0.0;
+    ASSERT_GT(nonzero, 20) << "the CPU gradients should reach most adapters";
+
+    cuda::LlamaModelCuda dev = cuda::llama_model_cuda_upload(model);
+    cuda::LlamaActsCuda acts;
+    const float loss = cuda::llama_cuda_forward(dev, batch, acts, {true, 11}, *ctx_);
+    cuda::multilora_cuda_zero_grad(dev.lora, stream());
+    cuda::llama_cuda_backward(dev, acts, *ctx_);
+
+    EXPECT_NEAR(loss, want.loss, 2e-2 * std::fabs(want.loss));
+    expect_near_scaled(cuda::llama_cuda_logits(acts, *ctx_), want.logits, 3e-2, "logits");
+    expect_near_scaled(cuda::llama_cuda_d_soft(acts, *ctx_), want.d_soft, 5e-2, "d_soft");
+    cuda::multilora_cuda_grads_download(dev.lora, model.lora, stream());
+    const std::vector<LoraParam> got = multilora_params(model.lora);
+    ASSERT_EQ(got.size(), want.grads.size());
+    for (size_t i = 0; i < got.size(); ++i) {
+      ASSERT_EQ(got[i].name, want.grads[i].first);
+      expect_near_scaled(to_floats(got[i].grad), want.grads[i].second, 5e-2, got[i].name);
+    }
+  }
+}
+
+// Adapter gradients accumulate (+=) over backward calls, as on the CPU (gradient accumulation).
+TEST_F(CudaLlamaStep, BackwardAccumulatesAdapterGradients) {
+  const LlamaConfig cfg = tiny_config();
+  LlamaModel model = tiny_model(cfg, {"ctr", "seq"}, 43);
+  const LlamaBatch batch = tiny_batch(cfg, {"seq", "ctr", "ctr"}, 6);
+  cuda::LlamaModelCuda dev = cuda::llama_model_cuda_upload(model);
+  cuda::LlamaActsCuda acts;
+  cuda::llama_cuda_forward(dev, batch, acts, {}, *ctx_);
+  cuda::llama_cuda_backward(dev, acts, *ctx_);
+  cuda::multilora_cuda_grads_download(dev.lora, model.lora, stream());
+  std::vector<std::vector<float>> once;
+  for (const LoraParam& p : multilora_params(model.lora)) once.push_back(to_floats(p.grad));
+  cuda::llama_cuda_backward(dev, acts, *ctx_);
+  cuda::multilora_cuda_grads_download(dev.lora, model.lora, stream());
+  const std::vector<LoraParam> twice = multilora_params(model.lora);
+  for (size_t i = 0; i < twice.size(); ++i) {
+    std::vector<float> doubled(once[i]);
+    for (float& x : doubled) x *= 2.0f;
+    expect_near_scaled(to_floats(twice[i].grad), doubled, 1e-3, twice[i].name);
+  }
+}
+
+TEST_F(CudaLlamaStep, TrainingWithLoraDropoutIsRefused) {
+  const LlamaConfig cfg = tiny_config();
+  LlamaModel model = tiny_model(cfg, {"ctr"}, 44);
+  model.lora.task_spec.dropout = 0.1f;
+  cuda::LlamaModelCuda dev = cuda::llama_model_cuda_upload(model);
+  cuda::LlamaActsCuda acts;
+  const LlamaBatch batch = tiny_batch(cfg, {"ctr", "ctr", "ctr"}, 7);
+  expect_error_containing(
+      [&] {
+        cuda::llama_cuda_forward(dev, batch, acts, {true, 1}, *ctx_);
+      },
+      "LoRA dropout is not implemented on the device path");
+}
+
+}  // namespace
+
+#else
+
+CKF_CUDA_TESTS_SKIPPED(CudaLlamaStep)
+
+#endif
