@@ -11,20 +11,8 @@
 
 namespace ckf::cuda {
 
-namespace {
-
-// Resizes dst to host's length and copies host into it on the stream (host must outlive the copy).
-template <class D, class H>
-void upload_async(DeviceBuffer<D>& dst, const std::vector<H>& host, cudaStream_t stream) {
-  static_assert(sizeof(D) == sizeof(H));
-  device_ensure(dst, host.size());
-  if (!host.empty()) CUDA_CHECK(cudaMemcpyAsync(dst.data(), host.data(), dst.bytes(), cudaMemcpyHostToDevice, stream));
-}
-
-// Builds the batch's index arrays on the host (the CPU path's conventions) and uploads them.
-void batch_upload(const LlamaBatch& b, LlamaActsCuda& acts, cudaStream_t stream) {
-  LlamaBatchCuda& in = acts.in;
-  const int T = b.T, N = b.B * b.T, M = acts.M, S = acts.S;
+int llama_batch_cuda_pack(const LlamaBatch& b, LlamaBatchCuda& in) {
+  const int T = b.T, N = b.B * b.T, M = static_cast<int>(b.outputs.size()), S = static_cast<int>(b.soft.size());
   in.ids_host = b.tokens;
   for (int s = 0; s < b.B; ++s)
     for (int t = b.lengths[s]; t < T; ++t) in.ids_host[size_t(s) * T + t] = 0;
@@ -39,17 +27,34 @@ void batch_upload(const LlamaBatch& b, LlamaActsCuda& acts, cudaStream_t stream)
   in.out_rows_host.resize(M);
   in.targets_host.resize(M);
   in.select_host.assign(size_t(M) * N, f32_to_bf16(0.0f));
-  acts.loss_rows = 0;
+  int loss_rows = 0;
   for (int m = 0; m < M; ++m) {
     const LogitRequest& r = b.outputs[m];
     in.out_rows_host[m] = r.seq * T + r.pos;
     in.targets_host[m] = r.target;
     in.select_host[size_t(m) * N + in.out_rows_host[m]] = f32_to_bf16(1.0f);
-    if (r.target != kIgnoreTarget) ++acts.loss_rows;
+    if (r.target != kIgnoreTarget) ++loss_rows;
   }
   in.dlosses_host.resize(M);
   for (int m = 0; m < M; ++m)
-    in.dlosses_host[m] = in.targets_host[m] == kIgnoreTarget ? 0.0f : 1.0f / static_cast<float>(acts.loss_rows);
+    in.dlosses_host[m] = in.targets_host[m] == kIgnoreTarget ? 0.0f : 1.0f / static_cast<float>(loss_rows);
+  return loss_rows;
+}
+
+namespace {
+
+// Resizes dst to host's length and copies host into it on the stream (host must outlive the copy).
+template <class D, class H>
+void upload_async(DeviceBuffer<D>& dst, const std::vector<H>& host, cudaStream_t stream) {
+  static_assert(sizeof(D) == sizeof(H));
+  device_ensure(dst, host.size());
+  if (!host.empty()) CUDA_CHECK(cudaMemcpyAsync(dst.data(), host.data(), dst.bytes(), cudaMemcpyHostToDevice, stream));
+}
+
+// Packs the batch (llama_batch_cuda_pack) and uploads its arrays.
+void batch_upload(const LlamaBatch& b, LlamaActsCuda& acts, cudaStream_t stream) {
+  LlamaBatchCuda& in = acts.in;
+  acts.loss_rows = llama_batch_cuda_pack(b, in);
   upload_async(in.ids, in.ids_host, stream);
   upload_async(in.pos, in.pos_host, stream);
   upload_async(in.soft_rows, in.soft_rows_host, stream);
@@ -126,7 +131,10 @@ float llama_cuda_forward(const LlamaModelCuda& model, const LlamaBatch& batch, L
   }
 
   acts.loss = 0.0f;
-  if (M == 0) return acts.loss;
+  if (M == 0) {
+    ctx.synchronize();  // as with targets: the next forward may then refill the host arrays
+    return acts.loss;
+  }
   // The LM head runs on the requested rows only; gathering rows is an embedding lookup in lnf.
   embedding_forward(acts.sel.data(), acts.in.out_rows.data(), acts.lnf.data(), nullptr, nullptr, M, C, 0, stream);
   gemm(ctx.cublas(), acts.logits.data(), GemmType::f32, acts.sel.data(), w.lm_head(), GemmType::bf16, M, V, C, false,

@@ -47,6 +47,11 @@ struct LlamaBatchCuda {
   DeviceBuffer<float> dlosses;        // (M) d mean-loss / d row loss: 1/loss_rows, 0 when ignored
 };
 
+// Fills in's host arrays from a validated batch with the CPU path's conventions (padding rows look
+// up token 0, row = seq * T + pos); returns the number of rows with a target. The forward calls it
+// and uploads the arrays.
+int llama_batch_cuda_pack(const LlamaBatch& batch, LlamaBatchCuda& in);
+
 struct LlamaActsCuda {
   int B = 0, T = 0, M = 0, S = 0;
   std::vector<LoraSegment> segments;
@@ -72,7 +77,8 @@ struct LlamaActsCuda {
 };
 
 // Runs the batch (validated as the CPU path does); returns the mean loss (0 without targets).
-// Synchronises once, to read back the M losses.
+// Synchronises once at the end (to read back the M losses), so the uploads from acts.in's host
+// arrays are complete when the next forward refills them.
 float llama_cuda_forward(const LlamaModelCuda& model, const LlamaBatch& batch, LlamaActsCuda& acts,
                          const LlamaRunMode& mode, const CudaContext& ctx);
 

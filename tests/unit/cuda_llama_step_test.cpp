@@ -19,6 +19,7 @@
 
 #include <cmath>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -94,6 +95,50 @@ CpuStep cpu_step(LlamaModel& model, const LlamaBatch& batch) {
   r.d_soft = to_floats(d_soft);
   for (LoraParam& p : multilora_params(model.lora)) r.grads.emplace_back(p.name, to_floats(p.grad));
   return r;
+}
+
+// Host side of the step, runs without a GPU: the batch's index arrays, checked element by element
+// against their definitions on tiny_batch (B 3, T 7, lengths 7 4 6, out-of-vocab padding, 3 soft
+// tokens, 7 requested rows of which one has no target and one position is requested twice).
+TEST(CudaLlamaStepHost, BatchPackFollowsTheCpuConventions) {
+  const LlamaConfig cfg = tiny_config();
+  const LlamaBatch b = tiny_batch(cfg, {"ctr", "seq", "ctr"}, 3);
+  cuda::LlamaBatchCuda in;
+  EXPECT_EQ(cuda::llama_batch_cuda_pack(b, in), 6);
+  const int T = b.T, N = b.B * b.T, M = int(b.outputs.size());
+  ASSERT_EQ(in.ids_host.size(), size_t(N));
+  for (int s = 0; s < b.B; ++s)
+    for (int t = 0; t < T; ++t) {
+      const int32_t want = t < b.lengths[s] ? b.tokens[size_t(s) * T + t] : 0;
+      EXPECT_EQ(in.ids_host[size_t(s) * T + t], want) << "sequence " << s << " position " << t;
+      EXPECT_EQ(in.pos_host[size_t(s) * T + t], t);
+    }
+  EXPECT_EQ(in.soft_rows_host, (std::vector<int32_t>{0 * 7 + 2, 2 * 7 + 0, 2 * 7 + 5}));
+  EXPECT_EQ(in.soft_host, to_floats(b.soft_vectors));
+  ASSERT_EQ(in.select_host.size(), size_t(M) * N);
+  double dloss_sum = 0.0;
+  for (int m = 0; m < M; ++m) {
+    const int row = b.outputs[m].seq * T + b.outputs[m].pos;
+    EXPECT_EQ(in.out_rows_host[m], row);
+    EXPECT_EQ(in.targets_host[m], b.outputs[m].target);
+    for (int n = 0; n < N; ++n)
+      EXPECT_EQ(bf16_to_f32(in.select_host[size_t(m) * N + n]), n == row ? 1.0f : 0.0f) << "select " << m << ", " << n;
+    EXPECT_EQ(in.dlosses_host[m], b.outputs[m].target == kIgnoreTarget ? 0.0f : 1.0f / 6.0f) << "row " << m;
+    dloss_sum += in.dlosses_host[m];
+  }
+  EXPECT_NEAR(dloss_sum, 1.0, 1e-6) << "the loss is the mean over rows with a target";
+}
+
+TEST(CudaLlamaStepHost, SegmentsGroupConsecutiveSequencesOfOneTask) {
+  cuda::MultiLoraCuda lora;
+  lora.tasks["ctr"];
+  lora.tasks["seq"];
+  auto segments = cuda::multilora_cuda_segments(lora, {"ctr", "ctr", "seq", "ctr"}, 5);
+  ASSERT_EQ(segments.size(), 3u);
+  EXPECT_EQ(std::tuple(segments[0].begin, segments[0].end, segments[0].task), std::tuple(0, 10, "ctr"));
+  EXPECT_EQ(std::tuple(segments[1].begin, segments[1].end, segments[1].task), std::tuple(10, 15, "seq"));
+  EXPECT_EQ(std::tuple(segments[2].begin, segments[2].end, segments[2].task), std::tuple(15, 20, "ctr"));
+  expect_error_containing([&] { cuda::multilora_cuda_segments(lora, {"ctr", "rating"}, 5); }, "task 'rating'");
 }
 
 TEST_F(CudaLlamaStep, LossLogitsAndGradientsMatchCpu) {
