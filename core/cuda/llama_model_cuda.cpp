@@ -83,7 +83,12 @@ LlamaModelCuda llama_model_cuda_upload(const LlamaModel& model) {
   CKF_CHECK(model.tp.size == 1, "llama_model_cuda_upload: the device path runs tp = 1, this model is tp rank "
                                     << model.tp.rank << " of " << model.tp.size);
   llama_config_validate(model.config);
-  return {model.config, llama_weights_cuda_upload(model.config, model.weights), multilora_cuda_upload(model.lora)};
+  LlamaModelCuda dev{model.config, llama_weights_cuda_upload(model.config, model.weights),
+                     multilora_cuda_upload(model.lora)};
+  // A pageable cudaMemcpy may return before its DMA lands, and kernels on a non-blocking stream
+  // would not wait for it.
+  CUDA_CHECK(cudaDeviceSynchronize());
+  return dev;
 }
 
 float llama_cuda_forward(const LlamaModelCuda& model, const LlamaBatch& batch, LlamaActsCuda& acts,

@@ -8,11 +8,14 @@
 // to bf16 before either runs, so differences come from the device's bf16 activations alone.
 // Tolerances (bf16 activations through the whole network, relative to each tensor's scale):
 //   loss                       |d| <= 2e-2 * |loss|
-//   logits (M, V)              |d| <= 3e-2 * max|logit|
-//   every adapter dA, dB       |d| <= 5e-2 * max|g| elementwise and ||d|| <= 5e-2 * ||g||
+//   logits (M, V)              |d| <= 3e-2 * max|logit| elementwise and ||d|| <= 3e-2 * ||logits||
+//   every adapter dA, dB       |d| <= 5e-2 * max|g| elementwise and ||d|| <= 7.5e-2 * ||g|| (a sum
+//                              over rows with cancellation loses more of its relative precision)
 //   d_soft (S, C)              the same as the adapter gradients
 //   a task absent from the batch: its gradients exactly 0 on the device, as on the CPU.
 // A wrong transpose, segment offset or a missed accumulation moves these by O(1), far outside.
+// These tolerances are estimates from the bf16 error budget: the test was written where no GPU was
+// available and had not run on one when committed.
 #include "tests/unit/cuda_test_util.h"
 
 #ifdef CKF_WITH_CUDA
@@ -53,9 +56,9 @@ void round_model_to_bf16(LlamaModel& m) {
 
 std::vector<float> to_floats(const Tensor& t) { return {t.data<const float>(), t.data<const float>() + t.numel()}; }
 
-// |got - want| <= rel * max|want| elementwise and ||got - want|| <= rel * ||want||; a zero
+// |got - want| <= rel * max|want| elementwise and ||got - want|| <= rel_l2 * ||want||; a zero
 // reference must be matched exactly.
-void expect_near_scaled(const std::vector<float>& got, const std::vector<float>& want, double rel,
+void expect_near_scaled(const std::vector<float>& got, const std::vector<float>& want, double rel, double rel_l2,
                         const std::string& what) {
   ASSERT_EQ(got.size(), want.size()) << what;
   double scale = 0.0, norm = 0.0, diff_norm = 0.0;
@@ -74,7 +77,7 @@ void expect_near_scaled(const std::vector<float>& got, const std::vector<float>&
       ADD_FAILURE() << what << "[" << i << "] = " << got[i] << ", CPU " << want[i] << " (scale " << scale << ")";
       ++bad;
     }
-  EXPECT_LE(std::sqrt(diff_norm), rel * std::sqrt(norm)) << what << ": relative L2 error";
+  EXPECT_LE(std::sqrt(diff_norm), rel_l2 * std::sqrt(norm)) << what << ": relative L2 error";
 }
 
 struct CpuStep {
@@ -160,14 +163,14 @@ TEST_F(CudaLlamaStep, LossLogitsAndGradientsMatchCpu) {
     cuda::llama_cuda_backward(dev, acts, *ctx_);
 
     EXPECT_NEAR(loss, want.loss, 2e-2 * std::fabs(want.loss));
-    expect_near_scaled(cuda::llama_cuda_logits(acts, *ctx_), want.logits, 3e-2, "logits");
-    expect_near_scaled(cuda::llama_cuda_d_soft(acts, *ctx_), want.d_soft, 5e-2, "d_soft");
+    expect_near_scaled(cuda::llama_cuda_logits(acts, *ctx_), want.logits, 3e-2, 3e-2, "logits");
+    expect_near_scaled(cuda::llama_cuda_d_soft(acts, *ctx_), want.d_soft, 5e-2, 7.5e-2, "d_soft");
     cuda::multilora_cuda_grads_download(dev.lora, model.lora, stream());
     const std::vector<LoraParam> got = multilora_params(model.lora);
     ASSERT_EQ(got.size(), want.grads.size());
     for (size_t i = 0; i < got.size(); ++i) {
       ASSERT_EQ(got[i].name, want.grads[i].first);
-      expect_near_scaled(to_floats(got[i].grad), want.grads[i].second, 5e-2, got[i].name);
+      expect_near_scaled(to_floats(got[i].grad), want.grads[i].second, 5e-2, 7.5e-2, got[i].name);
     }
   }
 }
@@ -184,13 +187,14 @@ TEST_F(CudaLlamaStep, BackwardAccumulatesAdapterGradients) {
   cuda::multilora_cuda_grads_download(dev.lora, model.lora, stream());
   std::vector<std::vector<float>> once;
   for (const LoraParam& p : multilora_params(model.lora)) once.push_back(to_floats(p.grad));
+  ASSERT_GT(max_abs(once.front()), 0.0) << "the first backward left the gradients at zero";
   cuda::llama_cuda_backward(dev, acts, *ctx_);
   cuda::multilora_cuda_grads_download(dev.lora, model.lora, stream());
   const std::vector<LoraParam> twice = multilora_params(model.lora);
   for (size_t i = 0; i < twice.size(); ++i) {
     std::vector<float> doubled(once[i]);
     for (float& x : doubled) x *= 2.0f;
-    expect_near_scaled(to_floats(twice[i].grad), doubled, 1e-3, twice[i].name);
+    expect_near_scaled(to_floats(twice[i].grad), doubled, 1e-3, 1e-3, twice[i].name);
   }
 }
 
