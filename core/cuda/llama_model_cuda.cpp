@@ -69,7 +69,16 @@ void batch_upload(const LlamaBatch& b, LlamaActsCuda& acts, cudaStream_t stream)
 Bf16* resid_at(LlamaActsCuda& acts, int C, int l) { return acts.resid.data() + size_t(l) * acts.B * acts.T * C; }
 
 BlockRunCuda block_run(const LlamaConfig& cfg, const LlamaActsCuda& acts, int layer, const CudaContext& ctx) {
-  return {&cfg, layer, acts.B, acts.T, acts.in.pos.data(), &acts.segments, ctx.cublas(), ctx.stream()};
+  return {.cfg = &cfg,
+          .layer = layer,
+          .B = acts.B,
+          .T = acts.T,
+          .pos = acts.in.pos.data(),
+          .segments = &acts.segments,
+          .train = acts.train,
+          .dropout_seed = acts.dropout_seed,
+          .cublas = ctx.cublas(),
+          .stream = ctx.stream()};
 }
 
 std::vector<float> download_f32(const DeviceBuffer<float>& buf, const CudaContext& ctx) {
@@ -96,13 +105,11 @@ float llama_cuda_forward(const LlamaModelCuda& model, const LlamaBatch& batch, L
   const LlamaConfig& cfg = model.config;
   const LlamaWeightsCuda& w = model.weights;
   llama_batch_validate(cfg, batch);
-  CKF_CHECK(!mode.train || (model.lora.shared_spec.dropout == 0.0f && model.lora.task_spec.dropout == 0.0f),
-            "llama_cuda_forward: LoRA dropout is not implemented on the device path yet (shared dropout "
-                << model.lora.shared_spec.dropout << ", task dropout " << model.lora.task_spec.dropout
-                << "); set the LoRA dropout to 0");
   const int B = batch.B, T = batch.T, N = B * T, C = cfg.d_model, L = cfg.n_layers, V = cfg.vocab;
   acts.B = B;
   acts.T = T;
+  acts.train = mode.train;
+  acts.dropout_seed = mode.dropout_seed;
   acts.M = static_cast<int>(batch.outputs.size());
   acts.S = static_cast<int>(batch.soft.size());
   const int M = acts.M, S = acts.S;

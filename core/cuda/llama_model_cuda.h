@@ -6,8 +6,8 @@
 //   forward:  embedding + soft tokens -> L blocks -> final norm -> LM head at the M requested rows
 //             -> cross-entropy (mean over the rows with a target)
 //   backward: to every adapter's dA, dB (accumulated in lora.grads) and to the soft-token vectors.
-// Not on the device path yet: tensor parallelism (tp must be 1) and LoRA dropout (a training run
-// with dropout > 0 throws rather than silently train without it).
+// LoRA dropout in training draws the CPU path's masks exactly (kernels/cuda/lora_dropout.h).
+// Not on the device path yet: tensor parallelism (tp must be 1) and the optimizer step.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -35,16 +35,16 @@ struct LlamaBatchCuda {
   std::vector<int32_t> ids_host, pos_host, soft_rows_host, out_rows_host, targets_host;  // as below
   std::vector<float> soft_host, dlosses_host;                                            // as below
   std::vector<uint16_t> select_host;                                                     // (M, N) bf16 bits
-  DeviceBuffer<int32_t> ids;          // (N) token ids; padding rows look up token 0
-  DeviceBuffer<int32_t> pos;          // (N) position of each row in its sequence
-  DeviceBuffer<int32_t> soft_rows;    // (S) row of each soft token
-  DeviceBuffer<float> soft;           // (S, C) soft-token vectors
-  DeviceBuffer<int32_t> out_rows;     // (M) row of each requested position
+  DeviceBuffer<int32_t> ids;        // (N) token ids; padding rows look up token 0
+  DeviceBuffer<int32_t> pos;        // (N) position of each row in its sequence
+  DeviceBuffer<int32_t> soft_rows;  // (S) row of each soft token
+  DeviceBuffer<float> soft;         // (S, C) soft-token vectors
+  DeviceBuffer<int32_t> out_rows;   // (M) row of each requested position
   // (M, N) one-hot of out_rows: backward scatters d sel through it as a GEMM (M*N*C flops, small
   // next to the step), which sums a row requested twice without a scatter kernel.
   DeviceBuffer<Bf16> select;
-  DeviceBuffer<int32_t> targets;      // (M) kIgnoreTarget for logits-only rows
-  DeviceBuffer<float> dlosses;        // (M) d mean-loss / d row loss: 1/loss_rows, 0 when ignored
+  DeviceBuffer<int32_t> targets;  // (M) kIgnoreTarget for logits-only rows
+  DeviceBuffer<float> dlosses;    // (M) d mean-loss / d row loss: 1/loss_rows, 0 when ignored
 };
 
 // Fills in's host arrays from a validated batch with the CPU path's conventions (padding rows look
@@ -55,6 +55,8 @@ int llama_batch_cuda_pack(const LlamaBatch& batch, LlamaBatchCuda& in);
 struct LlamaActsCuda {
   int B = 0, T = 0, M = 0, S = 0;
   std::vector<LoraSegment> segments;
+  bool train = false;  // LoRA dropout on; backward redraws the forward's masks from the seed
+  uint64_t dropout_seed = 0;
   LlamaBatchCuda in;
   DeviceBuffer<Bf16> resid;           // (L+1, N, C) residual stream entering each layer, [L] leaving the last
   std::vector<LayerActsCuda> layers;  // (L)

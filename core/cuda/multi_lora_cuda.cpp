@@ -6,6 +6,7 @@
 #include "core/check.h"
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/lora.h"
+#include "kernels/cuda/lora_dropout.h"
 
 namespace ckf::cuda {
 
@@ -41,6 +42,7 @@ MultiLoraCuda multilora_cuda_upload(const MultiLora& host) {
     x.in = static_cast<int>(a.A.dim(1));
     x.out = static_cast<int>(a.B.dim(0));
     x.scale = a.scale;
+    x.stream = a.stream;
     x.a_offset = static_cast<int64_t>(flat.size());
     flat.insert(flat.end(), a.A.data<const float>(), a.A.data<const float>() + a.A.numel());
     x.b_offset = static_cast<int64_t>(flat.size());
@@ -77,20 +79,44 @@ void multilora_cuda_grads_download(const MultiLoraCuda& lora, MultiLora& host, c
   });
 }
 
-void lora_cuda_forward(cublasHandle_t handle, const MultiLoraCuda& lora, const LoraAdapterCuda& a, Bf16* out, Bf16* h,
-                       const Bf16* x, int rows) {
+namespace {
+
+// Whole adapters (tp = 1): the keys' row stride is the input width, the column offset 0.
+DropoutKey dropout_key(const LoraAdapterCuda& a, const LoraDropoutCuda& drop) {
+  return {drop.p, drop.seed, a.stream, drop.row0, a.in, 0};
+}
+
+}  // namespace
+
+void lora_cuda_forward(cublasHandle_t handle, cudaStream_t stream, const MultiLoraCuda& lora, const LoraAdapterCuda& a,
+                       Bf16* out, Bf16* h, const Bf16* x, int rows, const LoraDropoutCuda& drop) {
   if (rows == 0) return;
+  if (drop.p > 0.0f) {
+    lora_dropout_forward(drop.drop_x, x, rows, a.in, dropout_key(a, drop), stream);
+    x = drop.drop_x;
+  }
   lora_down_forward(handle, h, x, lora.params_bf16.data() + a.a_offset, rows, a.in, a.r);
   lora_up_forward(handle, out, h, lora.params_bf16.data() + a.b_offset, a.scale, rows, a.r, a.out);
 }
 
-void lora_cuda_backward(cublasHandle_t handle, MultiLoraCuda& lora, const LoraAdapterCuda& a, Bf16* dx, Bf16* dh,
-                        const Bf16* dy, const Bf16* x, const Bf16* h, int rows) {
+void lora_cuda_backward(cublasHandle_t handle, cudaStream_t stream, MultiLoraCuda& lora, const LoraAdapterCuda& a,
+                        Bf16* dx, Bf16* dh, const Bf16* dy, const Bf16* x, const Bf16* h, int rows,
+                        const LoraDropoutCuda& drop) {
   if (rows == 0) return;
+  float* da = lora.grads.data() + a.a_offset;
+  const Bf16* A = lora.params_bf16.data() + a.a_offset;
   lora_up_backward(handle, lora.grads.data() + a.b_offset, dh, dy, h, lora.params_bf16.data() + a.b_offset, a.scale,
                    rows, a.r, a.out);
-  lora_down_backward(handle, lora.grads.data() + a.a_offset, dx, dh, x, lora.params_bf16.data() + a.a_offset, rows,
-                     a.in, a.r);
+  if (drop.p == 0.0f) {
+    lora_down_backward(handle, da, dx, dh, x, A, rows, a.in, a.r);
+    return;
+  }
+  // dA sees the dropped input; the input gradient goes back through the same mask.
+  const DropoutKey key = dropout_key(a, drop);
+  lora_dropout_forward(drop.drop_x, x, rows, a.in, key, stream);
+  CUDA_CHECK(cudaMemsetAsync(drop.drop_dx, 0, sizeof(Bf16) * rows * a.in, stream));
+  lora_down_backward(handle, da, drop.drop_dx, dh, drop.drop_x, A, rows, a.in, a.r);
+  lora_dropout_backward(dx, drop.drop_dx, rows, a.in, key, stream);
 }
 
 }  // namespace ckf::cuda

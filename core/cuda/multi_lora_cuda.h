@@ -18,6 +18,7 @@ namespace ckf::cuda {
 struct LoraAdapterCuda {
   int r = 0, in = 0, out = 0;
   float scale = 0.0f;    // alpha / r
+  uint64_t stream = 0;   // the adapter's random stream (dropout masks)
   int64_t a_offset = 0;  // A (r, in) at this offset of params, params_bf16 and grads
   int64_t b_offset = 0;  // B (out, r)
 };
@@ -47,13 +48,25 @@ void multilora_cuda_zero_grad(MultiLoraCuda& lora, cudaStream_t stream);
 // be the MultiLora the device one was uploaded from (same sets, layers and shapes).
 void multilora_cuda_grads_download(const MultiLoraCuda& lora, MultiLora& host, cudaStream_t stream);
 
-// out (rows, a.out) += scale * (x (rows, a.in) A^T) B^T; h (rows, r) keeps x A^T for backward.
-void lora_cuda_forward(cublasHandle_t handle, const MultiLoraCuda& lora, const LoraAdapterCuda& a, Bf16* out, Bf16* h,
-                       const Bf16* x, int rows);
+// Dropout on an adapter's input in training, with core/lora.h's masks (kernels/cuda/lora_dropout.h):
+// drawn again in backward rather than stored.
+struct LoraDropoutCuda {
+  float p = 0.0f;           // 0: no dropout (evaluation, or a rate of 0)
+  uint64_t seed = 0;        // the step's dropout seed
+  int64_t row0 = 0;         // batch row of the first row (masks are keyed by it)
+  Bf16* drop_x = nullptr;   // (rows, in) scratch: the dropped input
+  Bf16* drop_dx = nullptr;  // (rows, in) scratch: its gradient
+};
+
+// out (rows, a.out) += scale * (dropout(x) (rows, a.in) A^T) B^T; h (rows, r) keeps dropout(x) A^T
+// for backward.
+void lora_cuda_forward(cublasHandle_t handle, cudaStream_t stream, const MultiLoraCuda& lora, const LoraAdapterCuda& a,
+                       Bf16* out, Bf16* h, const Bf16* x, int rows, const LoraDropoutCuda& drop);
 
 // dx (rows, a.in) += gradient through the adapter; dA, dB in lora.grads accumulate (+=).
-// dh (rows, r) is scratch; dy (rows, a.out) the output gradient; x and h as in the forward.
-void lora_cuda_backward(cublasHandle_t handle, MultiLoraCuda& lora, const LoraAdapterCuda& a, Bf16* dx, Bf16* dh,
-                        const Bf16* dy, const Bf16* x, const Bf16* h, int rows);
+// dh (rows, r) is scratch; dy (rows, a.out) the output gradient; x, h and drop as in the forward.
+void lora_cuda_backward(cublasHandle_t handle, cudaStream_t stream, MultiLoraCuda& lora, const LoraAdapterCuda& a,
+                        Bf16* dx, Bf16* dh, const Bf16* dy, const Bf16* x, const Bf16* h, int rows,
+                        const LoraDropoutCuda& drop);
 
 }  // namespace ckf::cuda

@@ -18,18 +18,25 @@ bool spec_has(const LoraSpec& spec, LoraTarget t) {
   return std::find(spec.targets.begin(), spec.targets.end(), t) != spec.targets.end();
 }
 
+// The dropout of adapters with rate p whose first row is row0 (rate 0 outside training).
+LoraDropoutCuda dropout_for(const BlockRunCuda& run, float p, int64_t row0, BlockScratchCuda& s) {
+  return {run.train ? p : 0.0f, run.dropout_seed, row0, s.drop_x.data(), s.drop_dx.data()};
+}
+
 // out (N, OC) = inp (N, C) W^T + the shared delta on all rows + each segment's task delta.
 void proj_forward(const BlockRunCuda& run, LoraTarget target, const DeviceBuffer<Bf16>& W, int C, int OC,
-                  const MultiLoraCuda& lora, Bf16* out, const Bf16* inp, LayerActsCuda& a) {
+                  const MultiLoraCuda& lora, Bf16* out, const Bf16* inp, LayerActsCuda& a, BlockScratchCuda& s) {
   const int N = run.B * run.T, t = ti(target);
   linear_forward(run.cublas, out, inp, W.data(), N, C, OC);
   if (const auto& ad = lora.shared[run.layer][t])
-    lora_cuda_forward(run.cublas, lora, *ad, out, a.h_shared[t].data(), inp, N);
+    lora_cuda_forward(run.cublas, run.stream, lora, *ad, out, a.h_shared[t].data(), inp, N,
+                      dropout_for(run, lora.shared_spec.dropout, 0, s));
   for (const LoraSegment& seg : *run.segments) {
     const auto& ad = multilora_cuda_task(lora, seg.task)[run.layer][t];
     if (!ad) continue;
-    lora_cuda_forward(run.cublas, lora, *ad, out + seg.begin * OC, a.h_task[t].data() + seg.begin * ad->r,
-                      inp + seg.begin * C, static_cast<int>(seg.end - seg.begin));
+    lora_cuda_forward(run.cublas, run.stream, lora, *ad, out + seg.begin * OC, a.h_task[t].data() + seg.begin * ad->r,
+                      inp + seg.begin * C, static_cast<int>(seg.end - seg.begin),
+                      dropout_for(run, lora.task_spec.dropout, seg.begin, s));
   }
 }
 
@@ -40,13 +47,14 @@ void proj_backward(const BlockRunCuda& run, LoraTarget target, const DeviceBuffe
   const int N = run.B * run.T, t = ti(target);
   linear_backward_input(run.cublas, dinp, dout, W.data(), N, C, OC);  // frozen base: input gradient only
   if (const auto& ad = lora.shared[run.layer][t])
-    lora_cuda_backward(run.cublas, lora, *ad, dinp, s.dh.data(), dout, inp, a.h_shared[t].data(), N);
+    lora_cuda_backward(run.cublas, run.stream, lora, *ad, dinp, s.dh.data(), dout, inp, a.h_shared[t].data(), N,
+                       dropout_for(run, lora.shared_spec.dropout, 0, s));
   for (const LoraSegment& seg : *run.segments) {
     const auto& ad = multilora_cuda_task(lora, seg.task)[run.layer][t];
     if (!ad) continue;
-    lora_cuda_backward(run.cublas, lora, *ad, dinp + seg.begin * C, s.dh.data(), dout + seg.begin * OC,
+    lora_cuda_backward(run.cublas, run.stream, lora, *ad, dinp + seg.begin * C, s.dh.data(), dout + seg.begin * OC,
                        inp + seg.begin * C, a.h_task[t].data() + seg.begin * ad->r,
-                       static_cast<int>(seg.end - seg.begin));
+                       static_cast<int>(seg.end - seg.begin), dropout_for(run, lora.task_spec.dropout, seg.begin, s));
   }
 }
 
@@ -105,6 +113,10 @@ void block_cuda_scratch_resize(BlockScratchCuda& s, const LlamaConfig& c, const 
   device_ensure(s.dup, N * F);
   device_ensure(s.delta, size_t(B) * c.n_heads * T);
   device_ensure(s.dh, N * size_t(std::max(lora.shared_spec.r, lora.task_spec.r)));
+  const bool dropout = lora.shared_spec.dropout > 0.0f || lora.task_spec.dropout > 0.0f;
+  const size_t widest_in = std::max({C, QD, F});  // q, k, v, gate, up read C; o reads H*D; down reads F
+  device_ensure(s.drop_x, dropout ? N * widest_in : 0);
+  device_ensure(s.drop_dx, dropout ? N * widest_in : 0);
 }
 
 void block_cuda_forward(const BlockRunCuda& run, const LlamaLayerWeightsCuda& w, const MultiLoraCuda& lora,
@@ -113,21 +125,21 @@ void block_cuda_forward(const BlockRunCuda& run, const LlamaLayerWeightsCuda& w,
   const LlamaConfig& c = *run.cfg;
   const int N = run.B * run.T, C = c.d_model, QD = c.n_heads * c.head_dim, KVD = c.n_kv_heads * c.head_dim, F = c.ffn;
   // Attention half.
-  proj_forward(run, LoraTarget::q, w.wq, C, QD, lora, a.q.data(), a.ln1.data(), a);
-  proj_forward(run, LoraTarget::k, w.wk, C, KVD, lora, a.k.data(), a.ln1.data(), a);
-  proj_forward(run, LoraTarget::v, w.wv, C, KVD, lora, a.v.data(), a.ln1.data(), a);
+  proj_forward(run, LoraTarget::q, w.wq, C, QD, lora, a.q.data(), a.ln1.data(), a, s);
+  proj_forward(run, LoraTarget::k, w.wk, C, KVD, lora, a.k.data(), a.ln1.data(), a, s);
+  proj_forward(run, LoraTarget::v, w.wv, C, KVD, lora, a.v.data(), a.ln1.data(), a, s);
   rope_forward(a.q.data(), run.pos, N, c.n_heads, c.head_dim, c.rope_theta, run.stream);
   rope_forward(a.k.data(), run.pos, N, c.n_kv_heads, c.head_dim, c.rope_theta, run.stream);
   attention_forward(a.atty.data(), a.lse.data(), a.q.data(), a.k.data(), a.v.data(), run.B, run.T, c.n_heads,
                     c.n_kv_heads, c.head_dim, run.stream);
-  proj_forward(run, LoraTarget::o, w.wo, QD, C, lora, s.proj_out.data(), a.atty.data(), a);
+  proj_forward(run, LoraTarget::o, w.wo, QD, C, lora, s.proj_out.data(), a.atty.data(), a, s);
   rmsnorm_residual_forward(a.x_mid.data(), a.ln2.data(), a.ln2_rstd.data(), s.proj_out.data(), x_in, w.mlp_norm.data(),
                            N, C, c.rms_eps, run.stream);
   // MLP half.
-  proj_forward(run, LoraTarget::gate, w.w_gate, C, F, lora, a.gate.data(), a.ln2.data(), a);
-  proj_forward(run, LoraTarget::up, w.w_up, C, F, lora, a.up.data(), a.ln2.data(), a);
+  proj_forward(run, LoraTarget::gate, w.w_gate, C, F, lora, a.gate.data(), a.ln2.data(), a, s);
+  proj_forward(run, LoraTarget::up, w.w_up, C, F, lora, a.up.data(), a.ln2.data(), a, s);
   swiglu_forward(a.act.data(), a.gate.data(), a.up.data(), int64_t{N} * F, run.stream);
-  proj_forward(run, LoraTarget::down, w.w_down, F, C, lora, s.proj_out.data(), a.act.data(), a);
+  proj_forward(run, LoraTarget::down, w.w_down, F, C, lora, s.proj_out.data(), a.act.data(), a, s);
   rmsnorm_residual_forward(x_out, next.out, next.rstd, s.proj_out.data(), a.x_mid.data(), next.weight, N, C, c.rms_eps,
                            run.stream);
 }

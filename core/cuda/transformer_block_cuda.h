@@ -49,6 +49,8 @@ struct BlockScratchCuda {
   DeviceBuffer<Bf16> dup;       // (N, F)
   DeviceBuffer<float> delta;    // (B, H, T) attention backward's rowsum(dout * out)
   DeviceBuffer<Bf16> dh;        // (N, max r) an adapter's intermediate gradient
+  DeviceBuffer<Bf16> drop_x;    // (N, widest adapter input) dropped input; empty without dropout
+  DeviceBuffer<Bf16> drop_dx;   // (N, widest adapter input) its gradient
 };
 
 // The batch a block runs on and how its rows are routed to adapters.
@@ -59,6 +61,8 @@ struct BlockRunCuda {
   int T;
   const int32_t* pos;                        // (N) device: position of each row in its sequence
   const std::vector<LoraSegment>* segments;  // task of each row range
+  bool train;                                // LoRA dropout on
+  uint64_t dropout_seed;
   cublasHandle_t cublas;
   cudaStream_t stream;
 };

@@ -1,10 +1,10 @@
 // One Multi-LoRA training step (forward + backward, no optimizer) of the device decoder
 // (core/cuda/llama_model_cuda.h) on the embedded model's shape (SmolLM2-135M: 30 layers, C 576,
 // 9 query / 3 KV heads, F 1536, V 49152, tied) with random weights, the paper's default adapters
-// (shared k, v, o + task q; r 16, alpha 64) with dropout 0 (the device path has none yet), B random
-// sequences of T tokens, loss on every next token. Prints tokens/s and the device memory the
-// model and its activations hold (buffers are allocated once and kept, so this is the peak but
-// for cuBLAS's workspace). lora_step_bench is the CPU peer.
+// (shared k, v, o + task q; r 16, alpha 64, dropout 0.1), B random sequences of T tokens, loss on
+// every next token. Prints tokens/s and the device memory the model and its activations hold
+// (buffers are allocated once and kept, so this is the peak but for cuBLAS's workspace).
+// lora_step_bench is the CPU peer.
 // Usage: cuda_llama_step_bench [steps=5] [B=8] [T=512]
 #include <cstdio>
 #include <cstdlib>
@@ -50,9 +50,7 @@ int run(int steps, int B, int T) {
   LlamaModel model;
   model.config = cfg;
   model.weights = llama_weights_random(cfg, 1);
-  LoraSpec shared = lora_spec_shared_default(), task = lora_spec_task_default();
-  shared.dropout = task.dropout = 0.0f;
-  model.lora = multilora_create(cfg, shared, task, {"t"}, 2);
+  model.lora = multilora_create(cfg, lora_spec_shared_default(), lora_spec_task_default(), {"t"}, 2);
   LlamaBatch batch;
   batch.B = B;
   batch.T = T;

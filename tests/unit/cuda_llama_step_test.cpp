@@ -3,7 +3,8 @@
 // in llama_forward_test / llama_grad_test) on small random models: several tasks with adapters on
 // all seven projections (shared and task sets overlapping on v, random B so every gradient is
 // non-zero), one batch with right padding (out-of-vocabulary garbage past each length), soft
-// tokens in two sequences, a position requested twice and a logits-only row.
+// tokens in two sequences, a position requested twice and a logits-only row; LoRA dropout off and
+// on (shared 0.1, task 0.3: the device must draw the CPU's masks, or the gradients disagree).
 // Both backends compute with the same parameters: weights, adapters and soft vectors are rounded
 // to bf16 before either runs, so differences come from the device's bf16 activations alone.
 // Tolerances (bf16 activations through the whole network, relative to each tensor's scale):
@@ -145,34 +146,39 @@ TEST(CudaLlamaStepHost, SegmentsGroupConsecutiveSequencesOfOneTask) {
 }
 
 TEST_F(CudaLlamaStep, LossLogitsAndGradientsMatchCpu) {
-  for (const LlamaConfig& cfg : {tiny_config(), odd_config()}) {
-    SCOPED_TRACE(::testing::PrintToString(cfg));
-    LlamaModel model = tiny_model(cfg, {"ctr", "rating", "seq"}, 41);
-    round_model_to_bf16(model);
-    LlamaBatch batch = tiny_batch(cfg, {"ctr", "seq", "ctr"}, 5);
-    round_to_bf16(batch.soft_vectors);
-    const CpuStep want = cpu_step(model, batch);
-    int nonzero = 0;
-    for (const auto& [name, g] : want.grads) nonzero += max_abs(g) > 0.0;
-    ASSERT_GT(nonzero, 20) << "the CPU gradients should reach most adapters";
+  for (const LlamaConfig& cfg : {tiny_config(), odd_config()})
+    for (bool dropout : {false, true}) {
+      SCOPED_TRACE(::testing::PrintToString(cfg) + (dropout ? ", dropout" : ", no dropout"));
+      LlamaModel model = tiny_model(cfg, {"ctr", "rating", "seq"}, 41);
+      if (dropout) {
+        model.lora.shared_spec.dropout = 0.1f;
+        model.lora.task_spec.dropout = 0.3f;
+      }
+      round_model_to_bf16(model);
+      LlamaBatch batch = tiny_batch(cfg, {"ctr", "seq", "ctr"}, 5);
+      round_to_bf16(batch.soft_vectors);
+      const CpuStep want = cpu_step(model, batch);
+      int nonzero = 0;
+      for (const auto& [name, g] : want.grads) nonzero += max_abs(g) > 0.0;
+      ASSERT_GT(nonzero, 20) << "the CPU gradients should reach most adapters";
 
-    cuda::LlamaModelCuda dev = cuda::llama_model_cuda_upload(model);
-    cuda::LlamaActsCuda acts;
-    const float loss = cuda::llama_cuda_forward(dev, batch, acts, {true, 11}, *ctx_);
-    cuda::multilora_cuda_zero_grad(dev.lora, stream());
-    cuda::llama_cuda_backward(dev, acts, *ctx_);
+      cuda::LlamaModelCuda dev = cuda::llama_model_cuda_upload(model);
+      cuda::LlamaActsCuda acts;
+      const float loss = cuda::llama_cuda_forward(dev, batch, acts, {true, 11}, *ctx_);
+      cuda::multilora_cuda_zero_grad(dev.lora, stream());
+      cuda::llama_cuda_backward(dev, acts, *ctx_);
 
-    EXPECT_NEAR(loss, want.loss, 2e-2 * std::fabs(want.loss));
-    expect_near_scaled(cuda::llama_cuda_logits(acts, *ctx_), want.logits, 3e-2, 3e-2, "logits");
-    expect_near_scaled(cuda::llama_cuda_d_soft(acts, *ctx_), want.d_soft, 5e-2, 7.5e-2, "d_soft");
-    cuda::multilora_cuda_grads_download(dev.lora, model.lora, stream());
-    const std::vector<LoraParam> got = multilora_params(model.lora);
-    ASSERT_EQ(got.size(), want.grads.size());
-    for (size_t i = 0; i < got.size(); ++i) {
-      ASSERT_EQ(got[i].name, want.grads[i].first);
-      expect_near_scaled(to_floats(got[i].grad), want.grads[i].second, 5e-2, 7.5e-2, got[i].name);
+      EXPECT_NEAR(loss, want.loss, 2e-2 * std::fabs(want.loss));
+      expect_near_scaled(cuda::llama_cuda_logits(acts, *ctx_), want.logits, 3e-2, 3e-2, "logits");
+      expect_near_scaled(cuda::llama_cuda_d_soft(acts, *ctx_), want.d_soft, 5e-2, 7.5e-2, "d_soft");
+      cuda::multilora_cuda_grads_download(dev.lora, model.lora, stream());
+      const std::vector<LoraParam> got = multilora_params(model.lora);
+      ASSERT_EQ(got.size(), want.grads.size());
+      for (size_t i = 0; i < got.size(); ++i) {
+        ASSERT_EQ(got[i].name, want.grads[i].first);
+        expect_near_scaled(to_floats(got[i].grad), want.grads[i].second, 5e-2, 7.5e-2, got[i].name);
+      }
     }
-  }
 }
 
 // Adapter gradients accumulate (+=) over backward calls, as on the CPU (gradient accumulation).
@@ -196,20 +202,6 @@ TEST_F(CudaLlamaStep, BackwardAccumulatesAdapterGradients) {
     for (float& x : doubled) x *= 2.0f;
     expect_near_scaled(to_floats(twice[i].grad), doubled, 1e-3, 1e-3, twice[i].name);
   }
-}
-
-TEST_F(CudaLlamaStep, TrainingWithLoraDropoutIsRefused) {
-  const LlamaConfig cfg = tiny_config();
-  LlamaModel model = tiny_model(cfg, {"ctr"}, 44);
-  model.lora.task_spec.dropout = 0.1f;
-  cuda::LlamaModelCuda dev = cuda::llama_model_cuda_upload(model);
-  cuda::LlamaActsCuda acts;
-  const LlamaBatch batch = tiny_batch(cfg, {"ctr", "ctr", "ctr"}, 7);
-  expect_error_containing(
-      [&] {
-        cuda::llama_cuda_forward(dev, batch, acts, {true, 1}, *ctx_);
-      },
-      "LoRA dropout is not implemented on the device path");
 }
 
 }  // namespace
