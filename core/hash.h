@@ -39,8 +39,9 @@ inline std::string hex64(uint64_t v) {
   return buf;
 }
 
-// SplitMix64 output function (Steele, Lea, Flood 2014): a bijective 64-bit mix.
-inline uint64_t splitmix64_finalize(uint64_t z) {
+// SplitMix64 output function (Steele, Lea, Flood 2014): a bijective 64-bit mix. constexpr so that
+// CUDA kernels (built with --expt-relaxed-constexpr) draw the same dropout masks as the CPU.
+constexpr uint64_t splitmix64_finalize(uint64_t z) {
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
   return z ^ (z >> 31);

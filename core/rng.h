@@ -9,10 +9,11 @@
 namespace ckf {
 
 // One SplitMix64 step: the golden-ratio increment, then the bijective finaliser.
-inline uint64_t rng_mix(uint64_t x) { return splitmix64_finalize(x + 0x9E3779B97F4A7C15ull); }
+constexpr uint64_t rng_mix(uint64_t x) { return splitmix64_finalize(x + 0x9E3779B97F4A7C15ull); }
 
-// Uniform in [0, 1) with 24 random bits (exactly representable in float).
-inline float rng_uniform(uint64_t seed, uint64_t stream, uint64_t index) {
+// Uniform in [0, 1) with 24 random bits (exactly representable in float). constexpr (with rng_mix)
+// so that CUDA kernels draw bit-identical values (kernels/cuda/lora_dropout.h).
+constexpr float rng_uniform(uint64_t seed, uint64_t stream, uint64_t index) {
   uint64_t h = rng_mix(rng_mix(seed ^ rng_mix(stream)) + index);
   return static_cast<float>(h >> 40) * (1.0f / 16777216.0f);
 }

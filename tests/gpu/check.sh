@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # One-call check of the CUDA backend on a machine with an NVIDIA GPU (sized for a lent H200 and a
 # ~10 minute window): configure and build (Release, CUDA on, one architecture), run every CUDA unit
-# test (tests/unit/cuda_*_test.cpp, each comparing a CUDA op with its CPU twin), then the GPU
-# benchmark tests/bench/cuda_kernels_bench.cpp; a short summary table comes last.
+# test (tests/unit/cuda_*_test.cpp, each comparing a CUDA op or the device training step with its
+# CPU twin), then the GPU benchmarks tests/bench/cuda_kernels_bench.cpp (kernels) and
+# cuda_llama_step_bench.cpp (a training step of the embedded model's shape); a short summary
+# table comes last.
 # Usage: tests/gpu/check.sh [build_dir]   (default: build-gpu in the repository root)
 # Environment: CUDA_ARCH (default 90), OUT (where logs go; default build_dir/logs).
 # Exit status: 0 all passed, 1 build or test failure, 2 no usable GPU (after a successful build).
@@ -26,8 +28,8 @@ fi
 
 tests=()
 for src in "$root"/tests/unit/cuda_*_test.cpp; do tests+=("$(basename "$src" .cpp)"); done
-say "build ${tests[*]} cuda_kernels_bench"
-if ! cmake --build "$build" --target "${tests[@]}" cuda_kernels_bench -j "$(nproc)" > "$logs/build.log" 2>&1; then
+say "build ${tests[*]} cuda_kernels_bench cuda_llama_step_bench"
+if ! cmake --build "$build" --target "${tests[@]}" cuda_kernels_bench cuda_llama_step_bench -j "$(nproc)" > "$logs/build.log" 2>&1; then
   grep -m 20 -E "error|Error" "$logs/build.log"
   tail -20 "$logs/build.log"
   exit 1
@@ -60,9 +62,13 @@ done
 
 say "benchmark"
 timeout 240 "$bench" > "$logs/bench.log" 2>&1 || { status=1; echo "benchmark failed:"; tail -20 "$logs/bench.log"; }
+say "training-step benchmark"
+timeout 180 "$build/tests/bench/cuda_llama_step_bench" > "$logs/step_bench.log" 2>&1 ||
+  { status=1; echo "training-step benchmark failed:"; tail -20 "$logs/step_bench.log"; }
 
 echo
 echo "== summary ($(elapsed), logs in $logs)"
 printf '%s\n' "${summary[@]}"
 sed -n '/^kernel /,$p' "$logs/bench.log"
+sed -n '/^step /,$p' "$logs/step_bench.log"
 exit $status
