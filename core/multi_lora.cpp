@@ -104,7 +104,7 @@ LoraSet& multilora_task(MultiLora& lora, const std::string& task) {
   return const_cast<LoraSet&>(multilora_task(static_cast<const MultiLora&>(lora), task));
 }
 
-std::vector<LoraSegment> multilora_segments(const MultiLora& lora, const std::vector<std::string>& seq_tasks, int T) {
+std::vector<LoraSegment> lora_segments_group(const std::vector<std::string>& seq_tasks, int T) {
   std::vector<LoraSegment> segments;
   for (size_t b = 0; b < seq_tasks.size(); ++b) {
     const int64_t begin = static_cast<int64_t>(b) * T;
@@ -112,9 +112,14 @@ std::vector<LoraSegment> multilora_segments(const MultiLora& lora, const std::ve
       segments.back().end = begin + T;
       continue;
     }
-    multilora_task(lora, seq_tasks[b]);  // throws when the task is not held
     segments.push_back({begin, begin + T, seq_tasks[b]});
   }
+  return segments;
+}
+
+std::vector<LoraSegment> multilora_segments(const MultiLora& lora, const std::vector<std::string>& seq_tasks, int T) {
+  std::vector<LoraSegment> segments = lora_segments_group(seq_tasks, T);
+  for (const LoraSegment& seg : segments) multilora_task(lora, seg.task);  // throws when the task is not held
   return segments;
 }
 

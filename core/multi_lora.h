@@ -52,7 +52,9 @@ struct LoraSegment {
   std::string task;
 };
 
-// Groups the sequences (each of T rows) into runs of equal task; checks every task is held.
+// Groups the sequences (each of T rows) into runs of equal task.
+std::vector<LoraSegment> lora_segments_group(const std::vector<std::string>& seq_tasks, int T);
+// lora_segments_group, checking that every task is held.
 std::vector<LoraSegment> multilora_segments(const MultiLora& lora, const std::vector<std::string>& seq_tasks, int T);
 
 // The Hugging Face module an adapter sits on, e.g. "model.layers.3.self_attn.q_proj".

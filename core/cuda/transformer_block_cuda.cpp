@@ -62,16 +62,8 @@ void proj_backward(const BlockRunCuda& run, LoraTarget target, const DeviceBuffe
 
 std::vector<LoraSegment> multilora_cuda_segments(const MultiLoraCuda& lora, const std::vector<std::string>& seq_tasks,
                                                  int T) {
-  std::vector<LoraSegment> segments;
-  for (size_t b = 0; b < seq_tasks.size(); ++b) {
-    const int64_t begin = static_cast<int64_t>(b) * T;
-    if (!segments.empty() && segments.back().task == seq_tasks[b]) {
-      segments.back().end = begin + T;
-      continue;
-    }
-    multilora_cuda_task(lora, seq_tasks[b]);  // throws when the task is not held
-    segments.push_back({begin, begin + T, seq_tasks[b]});
-  }
+  std::vector<LoraSegment> segments = lora_segments_group(seq_tasks, T);
+  for (const LoraSegment& seg : segments) multilora_cuda_task(lora, seg.task);  // throws when the task is not held
   return segments;
 }
 
