@@ -25,8 +25,8 @@ EvalKind eval_kind_of(Task t) {
 
 namespace {
 
-int64_t sample_count(const SampleTable& table, int64_t max_samples) {
-  CKF_CHECK(table.has_prompts, task_name(table.task) << " samples carry no prompts (schema v1): run ckf prep with a tokenizer");
+int64_t sample_count(const SampleTable& table, PromptVariant variant, int64_t max_samples) {
+  CKF_CHECK(table.has_prompts || variant == PromptVariant::none, task_name(table.task) << " samples carry no prompts (schema v1): run ckf prep with a tokenizer");
   return max_samples < 0 ? int64_t(table.size()) : std::min<int64_t>(max_samples, int64_t(table.size()));
 }
 
@@ -34,7 +34,7 @@ int64_t sample_count(const SampleTable& table, int64_t max_samples) {
 
 EvalInput eval_input_from_table(const SampleTable& table, PromptVariant variant, std::span<const uint8_t> user_cold,
                                 int64_t max_samples) {
-  const int64_t n = sample_count(table, max_samples);
+  const int64_t n = sample_count(table, variant, max_samples);
   const bool soft = variant == PromptVariant::soft;
   EvalInput in;
   in.kind = eval_kind_of(table.task);
@@ -49,6 +49,11 @@ EvalInput eval_input_from_table(const SampleTable& table, PromptVariant variant,
     s.cold = !user_cold.empty() && user_cold[size_t(v.user)] != 0;
     s.label = v.label;
     s.candidates = int(v.candidates.size());
+    if (in.kind == EvalKind::ctr || in.kind == EvalKind::rating)
+      s.items = {v.target};
+    else
+      s.items.assign(v.candidates.begin(), v.candidates.end());
+    if (variant == PromptVariant::none) continue;
     train_examples_append(table, size_t(i), soft, s.prompts);  // topk: one per real candidate
     if (in.kind == EvalKind::topk)
       s.prefix_len = int((soft ? table.prompts.soft : table.prompts.text).row(size_t(i)).size());

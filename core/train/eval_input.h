@@ -11,7 +11,8 @@
 
 namespace ckf {
 
-enum class PromptVariant : uint8_t { soft, text };
+// none: ids, labels and users only, no prompts (for scoring with CF embeddings, core/cf_eval.h).
+enum class PromptVariant : uint8_t { soft, text, none };
 PromptVariant prompt_variant_parse(const std::string& name);  // "soft" | "text"
 
 EvalKind eval_kind_of(Task t);
