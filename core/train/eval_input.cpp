@@ -26,7 +26,8 @@ EvalKind eval_kind_of(Task t) {
 namespace {
 
 int64_t sample_count(const SampleTable& table, PromptVariant variant, int64_t max_samples) {
-  CKF_CHECK(table.has_prompts || variant == PromptVariant::none, task_name(table.task) << " samples carry no prompts (schema v1): run ckf prep with a tokenizer");
+  CKF_CHECK(table.has_prompts || variant == PromptVariant::none,
+            task_name(table.task) << " samples carry no prompts (schema v1): run ckf prep with a tokenizer");
   return max_samples < 0 ? int64_t(table.size()) : std::min<int64_t>(max_samples, int64_t(table.size()));
 }
 
