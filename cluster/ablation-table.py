@@ -15,7 +15,7 @@ import sys
 
 # name -> (what differs from the main job's configuration, the ckf eval --variant it needs)
 VARIANTS = {
-    "cf-mf": ("CF only: MF (BPR) embeddings, <e_u, e_i>; rating: ridge on the embeddings", "cf"),
+    "cf-mf": ("CF only: MF (BPR) embeddings, `<e_u, e_i>`; rating: ridge on the embeddings", "cf"),
     "cf-lightgcn": ("CF only: LightGCN embeddings, as cf-mf", "cf"),
     "text-lora": ("`mapper.kind = none`: titles-only prompts + Multi-LoRA (TALLRec-like)", "text"),
     "single-lora": ("`lora.single = true`: one adapter set (q,k,v,o), no task adapters", "soft"),
