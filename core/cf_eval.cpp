@@ -1,5 +1,8 @@
 #include "core/cf_eval.h"
 
+#include <limits>
+
+#include "core/check.h"
 #include "core/metrics.h"
 
 namespace ckf {
@@ -30,6 +33,26 @@ CfEvalResult cf_evaluate(const CfEmbeddings& emb, const CfRegressor* reg, const 
     r.mae = metric_mae(pred, target);
   }
   return r;
+}
+
+std::vector<float> cf_eval_scores(const CfEmbeddings& emb, const CfRegressor& reg, const EvalInput& input) {
+  const int W = input.width;
+  CKF_CHECK(W >= 1, "CF eval: width " << W);
+  std::vector<float> out(input.samples.size() * size_t(W), std::numeric_limits<float>::lowest());
+  for (size_t i = 0; i < input.samples.size(); ++i) {
+    const EvalSample& s = input.samples[i];
+    const size_t want = input.kind == EvalKind::ctr || input.kind == EvalKind::rating ? 1 : size_t(s.candidates);
+    CKF_CHECK(s.items.size() == want && want <= size_t(W),
+              eval_kind_name(input.kind) << " sample " << i << ": " << s.items.size() << " item ids, expected " << want
+                                         << " (width " << W << ")");
+    float* row = out.data() + i * W;
+    if (input.kind == EvalKind::rating) {
+      row[0] = cf_regressor_predict(reg, emb, s.user, s.items[0]);
+      continue;
+    }
+    for (size_t c = 0; c < want; ++c) row[c] = cf_score(emb, s.user, s.items[c]);
+  }
+  return out;
 }
 
 }  // namespace ckf

@@ -24,6 +24,8 @@ struct EvalSample {
   int prefix_len = 0;    // topk: tokens shared by all of prompts
   int candidates = 0;    // sequential, topk: real candidates (<= EvalInput::width)
   int32_t user = 0;
+  // ctr, rating: the item asked about (1); sequential, topk: the candidates' item ids (candidates).
+  std::vector<int32_t> items;
   bool cold = false;
   float label = 0;     // ctr: 1 or 0; rating: the true rating; sequential, topk: index of the true candidate
 };

@@ -14,8 +14,8 @@ namespace ckf {
 
 struct EvalReportInfo {
   std::string split;       // "valid" | "test"
-  std::string variant;     // "soft" | "text"
-  std::string checkpoint;  // the evaluated checkpoint directory, "" for none
+  std::string variant;     // "soft" | "text" | "cf"
+  std::string checkpoint;  // the evaluated checkpoint directory (cf: the embeddings file), "" for none
   int64_t max_samples = -1;  // per task, -1: all
 };
 

@@ -26,8 +26,9 @@ EvalKind eval_kind_of(Task t) {
 
 namespace {
 
-int64_t sample_count(const SampleTable& table, int64_t max_samples) {
-  CKF_CHECK(table.has_prompts, task_name(table.task) << " samples carry no prompts (schema v1): run ckf prep with a tokenizer");
+int64_t sample_count(const SampleTable& table, PromptVariant variant, int64_t max_samples) {
+  CKF_CHECK(table.has_prompts || variant == PromptVariant::none,
+            task_name(table.task) << " samples carry no prompts (schema v1): run ckf prep with a tokenizer");
   return max_samples < 0 ? int64_t(table.size()) : std::min<int64_t>(max_samples, int64_t(table.size()));
 }
 
@@ -35,7 +36,7 @@ int64_t sample_count(const SampleTable& table, int64_t max_samples) {
 
 EvalInput eval_input_from_table(const SampleTable& table, PromptVariant variant, std::span<const uint8_t> user_cold,
                                 int64_t max_samples) {
-  const int64_t n = sample_count(table, max_samples);
+  const int64_t n = sample_count(table, variant, max_samples);
   const bool soft = variant == PromptVariant::soft;
   EvalInput in;
   in.kind = eval_kind_of(table.task);
@@ -50,6 +51,11 @@ EvalInput eval_input_from_table(const SampleTable& table, PromptVariant variant,
     s.cold = !user_cold.empty() && user_cold[size_t(v.user)] != 0;
     s.label = v.label;
     s.candidates = int(v.candidates.size());
+    if (in.kind == EvalKind::ctr || in.kind == EvalKind::rating)
+      s.items = {v.target};
+    else
+      s.items.assign(v.candidates.begin(), v.candidates.end());
+    if (variant == PromptVariant::none) continue;
     train_examples_append(table, size_t(i), soft, s.prompts);  // topk: one per real candidate
     if (in.kind == EvalKind::topk)
       s.prefix_len = int((soft ? table.prompts.soft : table.prompts.text).row(size_t(i)).size());
@@ -58,8 +64,10 @@ EvalInput eval_input_from_table(const SampleTable& table, PromptVariant variant,
 }
 
 EvalInput eval_input_load(const std::string& data_dir, Split split, Task task, PromptVariant variant,
-                          const Tokenizer& tok, std::span<const uint8_t> user_cold, int64_t max_samples,
+                          const Tokenizer* tok, std::span<const uint8_t> user_cold, int64_t max_samples,
                           AnswerTokens& tokens) {
+  CKF_CHECK((tok != nullptr) == (variant != PromptVariant::none),
+            "eval_input_load: prompts need their tokenizer, and only prompts do");
   const std::vector<std::filesystem::path> files = shard_list(data_dir, split, task);
   CKF_CHECK(!files.empty(), "no " << split_name(split) << " " << task_name(task) << " shards under " << data_dir);
   EvalInput all;
@@ -68,9 +76,11 @@ EvalInput eval_input_load(const std::string& data_dir, Split split, Task task, P
     if (left == 0) break;
     ShardInfo info;
     const SampleTable table = shard_read(f, &info);
-    shard_check_tokenizer(f, info, tok.identity());
-    tokens = answer_tokens_from(tok, task == Task::Sequential ? table.num_candidates : 0);
-    answer_tokens_check(table, tokens, left);
+    if (tok != nullptr) {
+      shard_check_tokenizer(f, info, tok->identity());
+      tokens = answer_tokens_from(*tok, task == Task::Sequential ? table.num_candidates : 0);
+      answer_tokens_check(table, tokens, left);
+    }
     EvalInput in = eval_input_from_table(table, variant, user_cold, left);
     CKF_CHECK(all.samples.empty() || in.width == all.width, f << ": " << in.width << " candidates, earlier shards " << all.width);
     all.kind = in.kind, all.width = in.width;

@@ -14,7 +14,8 @@
 
 namespace ckf {
 
-enum class PromptVariant : uint8_t { soft, text };
+// none: ids, labels and users only, no prompts (for scoring with CF embeddings, core/cf_eval.h).
+enum class PromptVariant : uint8_t { soft, text, none };
 PromptVariant prompt_variant_parse(const std::string& name);  // "soft" | "text"
 
 EvalKind eval_kind_of(Task t);
@@ -27,8 +28,9 @@ EvalInput eval_input_from_table(const SampleTable& table, PromptVariant variant,
 // The first max_samples samples (all when < 0) of (split, task) over its shards in index order,
 // each shard checked against the tokenizer the prompts were encoded with; tokens gets the answer
 // tokens the scorer reads (checked against every sample's answer). Errors name the shard.
+// Variant none (CF scoring) takes no tokenizer (null) and leaves tokens alone.
 EvalInput eval_input_load(const std::string& data_dir, Split split, Task task, PromptVariant variant,
-                          const Tokenizer& tok, std::span<const uint8_t> user_cold, int64_t max_samples,
+                          const Tokenizer* tok, std::span<const uint8_t> user_cold, int64_t max_samples,
                           AnswerTokens& tokens);
 
 }  // namespace ckf

@@ -31,7 +31,7 @@ TrainEval::TrainEval(const TrainConfig& cfg, ProcessGrid& grid, const TrainModel
   const PromptVariant variant = cfg.mapper == MapperMode::none ? PromptVariant::text : PromptVariant::soft;
   for (const std::string& name : grid.my_tasks()) {
     HeldTask t{name, {}, {}};
-    t.input = eval_input_load(cfg.data_dir, Split::Valid, task_parse(name), variant, tok, catalog.user_cold,
+    t.input = eval_input_load(cfg.data_dir, Split::Valid, task_parse(name), variant, &tok, catalog.user_cold,
                               cfg.eval_samples, t.tokens);
     held_.push_back(std::move(t));
   }

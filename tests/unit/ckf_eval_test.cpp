@@ -329,6 +329,7 @@ TEST(CkfEvalInput, TopkPromptsAreThePrefixThenEachCandidatesSuffix) {
   EXPECT_EQ(s.prompts[1].placeholders[2].id, 0);  // candidate 1 is item 0
   EXPECT_EQ(s.prompts[0].history, (std::vector<int32_t>{1}));
   EXPECT_EQ(s.prompts[0].task, "topk");
+  EXPECT_EQ(s.items, (std::vector<int32_t>{2, 0}));  // the real candidates, for CF scoring
 
   const EvalInput text = eval_input_from_table(t, PromptVariant::text, {}, -1);
   EXPECT_FALSE(text.samples[0].cold);
@@ -336,6 +337,13 @@ TEST(CkfEvalInput, TopkPromptsAreThePrefixThenEachCandidatesSuffix) {
   EXPECT_EQ(text.samples[0].prompts[0].prompt, (std::vector<int32_t>{1, 4, 5, 8, 9}));
   EXPECT_TRUE(text.samples[0].prompts[0].placeholders.empty());
   EXPECT_EQ(eval_input_from_table(t, PromptVariant::soft, {}, 0).samples.size(), 0u);
+
+  const EvalInput ids = eval_input_from_table(t, PromptVariant::none, cold, -1);
+  ASSERT_EQ(ids.samples.size(), 1u);
+  EXPECT_TRUE(ids.samples[0].prompts.empty());
+  EXPECT_EQ(ids.samples[0].items, (std::vector<int32_t>{2, 0}));
+  EXPECT_EQ(ids.samples[0].label, 1.0f);
+  EXPECT_TRUE(ids.samples[0].cold);
 }
 
 TEST(CkfEvalInput, AnswerCheckNamesTheMismatchingSample) {
