@@ -52,16 +52,8 @@ std::string targets_str(const LoraSpec& s) {
 }  // namespace
 
 LlamaConfig train_tiny_llama_config(int vocab) {
-  LlamaConfig c;
-  c.vocab = vocab;
-  c.d_model = 32;
-  c.n_layers = 2;
-  c.n_heads = 4;
-  c.n_kv_heads = 2;
-  c.head_dim = 8;
-  c.ffn = 64;
-  c.max_seq = 2048;
-  return c;
+  return LlamaConfig{.vocab = vocab, .d_model = 32, .n_layers = 2, .n_heads = 4, .n_kv_heads = 2, .head_dim = 8,
+                      .ffn = 64, .max_seq = 2048};
 }
 
 double curriculum_p_soft(const CurriculumConfig& c, int64_t step, int64_t total) {

@@ -24,19 +24,8 @@ using namespace ckf;
 namespace {
 
 LlamaConfig embedded_config() {
-  LlamaConfig c;
-  c.vocab = 49152;
-  c.d_model = 576;
-  c.n_layers = 30;
-  c.n_heads = 9;
-  c.n_kv_heads = 3;
-  c.head_dim = 64;
-  c.ffn = 1536;
-  c.rms_eps = 1e-5f;
-  c.rope_theta = 100000.0f;
-  c.tie_embeddings = true;
-  c.max_seq = 8192;
-  return c;
+  return LlamaConfig{.vocab = 49152, .d_model = 576, .n_layers = 30, .n_heads = 9, .n_kv_heads = 3, .head_dim = 64,
+                      .ffn = 1536, .rms_eps = 1e-5f, .rope_theta = 100000.0f, .tie_embeddings = true, .max_seq = 8192};
 }
 
 size_t device_used_bytes() {

@@ -174,16 +174,8 @@ TEST(GradSyncBytes, EmbeddedModelSendsUnder3PercentOfFullAllReduce) {
 // 9 heads allow neither 2 nor 4); q, k/v, the width and the ffn all differ in size, so a swapped
 // dimension changes the count.
 TEST(GradSyncBytes, TensorParallelGroupsMatchClosedForm) {
-  LlamaConfig c;
-  c.vocab = 200;
-  c.d_model = 48;
-  c.n_layers = 3;
-  c.n_heads = 8;
-  c.n_kv_heads = 4;
-  c.head_dim = 8;
-  c.ffn = 100;
-  c.tie_embeddings = false;
-  c.max_seq = 64;
+  const LlamaConfig c{.vocab = 200, .d_model = 48, .n_layers = 3, .n_heads = 8, .n_kv_heads = 4, .head_dim = 8,
+                        .ffn = 100, .tie_embeddings = false, .max_seq = 64};
   auto world = MpiCommunicator::world();
   for (int tp = 1; tp <= world->size(); ++tp) {
     if (world->size() % tp) continue;

@@ -31,17 +31,8 @@ const std::vector<std::string> kTasks = {"ctr", "rating"};
 constexpr int kSeqs = 4;  // sequences in the whole batch; dp (1, 2 or 4) divides it
 
 LlamaConfig tiny_config() {
-  LlamaConfig c;
-  c.vocab = 96;
-  c.d_model = 32;
-  c.n_layers = 2;
-  c.n_heads = 8;
-  c.n_kv_heads = 4;
-  c.head_dim = 8;
-  c.ffn = 48;
-  c.tie_embeddings = true;
-  c.max_seq = 64;
-  return c;
+  return LlamaConfig{.vocab = 96, .d_model = 32, .n_layers = 2, .n_heads = 8, .n_kv_heads = 4, .head_dim = 8,
+                      .ffn = 48, .tie_embeddings = true, .max_seq = 64};
 }
 
 TpSplitDims split_dims(const LlamaConfig& c) { return {c.n_heads, c.n_kv_heads, c.vocab, c.ffn}; }

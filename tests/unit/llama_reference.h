@@ -222,36 +222,14 @@ inline RefResult ref_forward(const RefModel& m, const LlamaBatch& batch, const V
 // ---- Shared fixtures -------------------------------------------------------------------------
 
 inline LlamaConfig tiny_config() {
-  LlamaConfig c;
-  c.vocab = 37;
-  c.d_model = 24;
-  c.n_layers = 2;
-  c.n_heads = 4;
-  c.n_kv_heads = 2;
-  c.head_dim = 6;
-  c.ffn = 40;
-  c.rms_eps = 1e-5f;
-  c.rope_theta = 10000.0f;
-  c.tie_embeddings = false;
-  c.max_seq = 16;
-  return c;
+  return LlamaConfig{.vocab = 37, .d_model = 24, .n_layers = 2, .n_heads = 4, .n_kv_heads = 2, .head_dim = 6,
+                      .ffn = 40, .rms_eps = 1e-5f, .rope_theta = 10000.0f, .tie_embeddings = false, .max_seq = 16};
 }
 
 // Odd sizes, a single KV head, tied embeddings, head_dim != d_model / n_heads.
 inline LlamaConfig odd_config() {
-  LlamaConfig c;
-  c.vocab = 29;
-  c.d_model = 15;
-  c.n_layers = 3;
-  c.n_heads = 3;
-  c.n_kv_heads = 1;
-  c.head_dim = 4;
-  c.ffn = 19;
-  c.rms_eps = 1e-6f;
-  c.rope_theta = 500.0f;
-  c.tie_embeddings = true;
-  c.max_seq = 16;
-  return c;
+  return LlamaConfig{.vocab = 29, .d_model = 15, .n_layers = 3, .n_heads = 3, .n_kv_heads = 1, .head_dim = 4,
+                      .ffn = 19, .rms_eps = 1e-6f, .rope_theta = 500.0f, .tie_embeddings = true, .max_seq = 16};
 }
 
 // Adapters on all seven projections, shared and task overlapping on v; no dropout.

@@ -77,16 +77,8 @@ void expect_concatenates(const LlamaWeights& full, const std::vector<LlamaWeight
 }
 
 LlamaConfig tiny_config(bool tied) {
-  LlamaConfig c;
-  c.vocab = 20;
-  c.d_model = 10;
-  c.n_layers = 2;
-  c.n_heads = 8;
-  c.n_kv_heads = 4;
-  c.head_dim = 2;
-  c.ffn = 12;
-  c.tie_embeddings = tied;
-  return c;
+  return LlamaConfig{.vocab = 20, .d_model = 10, .n_layers = 2, .n_heads = 8, .n_kv_heads = 4, .head_dim = 2,
+                      .ffn = 12, .tie_embeddings = tied};
 }
 
 TEST(LlamaShard, InMemorySlicesConcatenateToFull) {
