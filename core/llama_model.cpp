@@ -83,7 +83,7 @@ float llama_forward(const LlamaModel& model, const LlamaBatch& batch, LlamaActs&
   llama_batch_validate(cfg, batch);
   llama_tp_validate(model.tp);
   const LlamaConfig local = llama_config_tp_local(cfg, model.tp.size);
-  const VocabSlice vs = vocab_slice(cfg, model.tp);
+  const VocabSlice vs = vocab_slice(local, model.tp.rank);
   CKF_CHECK(w.embedding.dim(0) == vs.size && w.lm_head.dim(0) == vs.size,
             "llama_forward: the weights hold " << w.embedding.dim(0) << " vocabulary rows, tp rank " << model.tp.rank
                                                << " of " << model.tp.size << " needs its slice of " << vs.size);
@@ -146,7 +146,7 @@ void llama_backward(LlamaModel& model, const LlamaBatch& batch, LlamaActs& acts,
   const LlamaConfig& cfg = model.config;
   const LlamaWeights& w = model.weights;
   const LlamaConfig local = llama_config_tp_local(cfg, model.tp.size);
-  const VocabSlice vs = vocab_slice(cfg, model.tp);
+  const VocabSlice vs = vocab_slice(local, model.tp.rank);
   const int B = batch.B, T = batch.T, N = B * T, C = cfg.d_model, L = cfg.n_layers;
   const int M = static_cast<int>(batch.outputs.size());
   CKF_CHECK(acts.logits.raw() != nullptr && acts.logits.shape() == Shape({M, vs.size}) &&

@@ -1,15 +1,15 @@
 #include "core/vocab_parallel.h"
 
 #include <algorithm>
-#include <cmath>
+#include <vector>
 
 #include "core/check.h"
+#include "kernels/cpu/cross_entropy.h"
 
 namespace ckf {
 
-VocabSlice vocab_slice(const LlamaConfig& cfg, const LlamaTp& tp) {
-  const int64_t size = llama_config_tp_local(cfg, tp.size).vocab;
-  return {int64_t{tp.rank} * size, size};
+VocabSlice vocab_slice(const LlamaConfig& local, int tp_rank) {
+  return {int64_t{tp_rank} * local.vocab, local.vocab};
 }
 
 void vocab_parallel_embedding_forward(const LlamaTp& tp, const VocabSlice& vs, float* out, const int32_t* ids,
@@ -25,45 +25,25 @@ void vocab_parallel_embedding_forward(const LlamaTp& tp, const VocabSlice& vs, f
 void vocab_parallel_cross_entropy_forward(const LlamaTp& tp, const VocabSlice& vs, float* losses,
                                           const float* logits_local, const int32_t* targets, int64_t M,
                                           int32_t ignore, VocabParallelCeActs& acts) {
-  const int64_t Vl = vs.size;
-  acts.row_max.resize(M);
-  for (int64_t m = 0; m < M; ++m)
-    acts.row_max[m] = *std::max_element(logits_local + m * Vl, logits_local + (m + 1) * Vl);
-  if (tp.size > 1) tp.comm->all_reduce_max(acts.row_max.data(), M);
-  // One all-reduce carries both: (M) local sum-exp, then (M) target logit (0 where not owned).
-  std::vector<float> sums(2 * M, 0.0f);
-  for (int64_t m = 0; m < M; ++m) {
-    const float* row = logits_local + m * Vl;
-    double s = 0.0;
-    for (int64_t j = 0; j < Vl; ++j) s += std::exp(double(row[j]) - acts.row_max[m]);
-    sums[m] = float(s);
-    if (targets[m] != ignore && vs.owns(targets[m])) sums[M + m] = row[targets[m] - vs.begin];
-  }
+  const int m = int(M), vl = int(vs.size);
+  std::vector<float> row_max(M), sums(2 * M);  // sums: sum_exp (M), then target logit (M); one all-reduce
+  cpu::cross_entropy_shard_max(row_max.data(), logits_local, m, vl);
+  if (tp.size > 1) tp.comm->all_reduce_max(row_max.data(), M);
+  cpu::cross_entropy_shard_sum_exp(sums.data(), sums.data() + M, logits_local, row_max.data(), targets, m, vl,
+                                   int(vs.begin), ignore);
   tp_all_reduce_sum(tp, sums.data(), 2 * M);
-  acts.sum_exp.assign(sums.begin(), sums.begin() + M);
-  for (int64_t m = 0; m < M; ++m)
-    losses[m] = targets[m] == ignore
-                    ? 0.0f
-                    : float(std::log(double(sums[m])) + acts.row_max[m] - sums[M + m]);
+  acts.lse.resize(M);
+  cpu::cross_entropy_finish(losses, acts.lse.data(), row_max.data(), sums.data(), sums.data() + M, targets, m,
+                            ignore);
 }
 
 void vocab_parallel_cross_entropy_backward(const VocabSlice& vs, float* dlogits_local, const float* logits_local,
                                            const int32_t* targets, const float* dlosses, int64_t M, int32_t ignore,
                                            const VocabParallelCeActs& acts) {
-  CKF_CHECK(int64_t(acts.sum_exp.size()) == M,
-            "vocab_parallel_cross_entropy_backward: forward saw " << acts.sum_exp.size() << " rows, backward " << M);
-  const int64_t Vl = vs.size;
-  for (int64_t m = 0; m < M; ++m) {
-    float* d = dlogits_local + m * Vl;
-    if (targets[m] == ignore) {
-      std::fill_n(d, Vl, 0.0f);
-      continue;
-    }
-    const float* row = logits_local + m * Vl;
-    const double scale = double(dlosses[m]) / acts.sum_exp[m];
-    for (int64_t j = 0; j < Vl; ++j) d[j] = float(std::exp(double(row[j]) - acts.row_max[m]) * scale);
-    if (vs.owns(targets[m])) d[targets[m] - vs.begin] -= dlosses[m];
-  }
+  CKF_CHECK(int64_t(acts.lse.size()) == M,
+            "vocab_parallel_cross_entropy_backward: forward saw " << acts.lse.size() << " rows, backward " << M);
+  cpu::cross_entropy_shard_backward(dlogits_local, logits_local, acts.lse.data(), targets, dlosses, int(M),
+                                    int(vs.size), int(vs.begin), ignore);
 }
 
 }  // namespace ckf

@@ -18,21 +18,21 @@ struct VocabSlice {
   bool owns(int64_t id) const { return id >= begin && id < begin + size; }
 };
 
-VocabSlice vocab_slice(const LlamaConfig& cfg, const LlamaTp& tp);
+// local: the tp rank's config (llama_config_tp_local), whose vocab is the slice's size.
+VocabSlice vocab_slice(const LlamaConfig& local, int tp_rank);
 
 // out (N, C) = table[ids]: rows of owned ids from table_local (V/tp, C), zero elsewhere, then a
 // sum over tp completes every row. ids must lie in [0, V) (llama_batch_validate checks them).
 void vocab_parallel_embedding_forward(const LlamaTp& tp, const VocabSlice& vs, float* out, const int32_t* ids,
                                       int64_t N, const float* table_local, int64_t C);
 
-// Row statistics of the full softmax, kept for backward.
+// What backward needs of the full softmax.
 struct VocabParallelCeActs {
-  std::vector<float> row_max;  // (M) max over all V logits
-  std::vector<float> sum_exp;  // (M) sum over all V of exp(logit - max)
+  std::vector<float> lse;  // (M) log-sum-exp over all V logits
 };
 
 // losses (M) = -log softmax(logits)[target] over the whole vocabulary from logits_local
-// (M, V/tp); rows whose target is ignore get 0.
+// (M, V/tp); rows whose target is ignore get 0. The shard arithmetic is kernels/cpu/cross_entropy.h's.
 void vocab_parallel_cross_entropy_forward(const LlamaTp& tp, const VocabSlice& vs, float* losses,
                                           const float* logits_local, const int32_t* targets, int64_t M,
                                           int32_t ignore, VocabParallelCeActs& acts);

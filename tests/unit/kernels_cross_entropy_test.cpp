@@ -1,5 +1,6 @@
 // Cross-entropy over selected rows against log-sum-exp in double and central finite differences;
-// the ignore label yields zero loss and zero gradient; a bad target names its row.
+// the ignore label yields zero loss and zero gradient; a bad target names its row; the shard API
+// over uneven vocabulary shards, reduced as the tp collectives would, equals the single shard.
 // Tolerances: loss 1e-5 abs + 1e-5 rel; gradient 1e-5 abs + 1e-3 rel.
 #include <gtest/gtest.h>
 
@@ -67,6 +68,48 @@ TEST(CrossEntropy, OutOfRangeTargetNamesRow) {
     EXPECT_THROW(ckf::cpu::cross_entropy_backward(dlogits.data(), logits.data(), targets.data(), dloss.data(), M, V,
                                                   kIgnore),
                  ckf::Error);
+  }
+}
+
+TEST(CrossEntropy, VocabShardsEqualTheSingleShard) {
+  std::mt19937 rng(61);
+  const int M = 6, V = 301;
+  const int bounds[] = {0, 100, 101, 301};  // three shards, one of width 1
+  auto logits = random_floats(M * V, rng, -6, 6);
+  auto targets = random_targets(M, V, rng);
+  targets[0] = 100;  // a target in the width-1 shard
+  auto dloss = random_floats(M, rng, 0.5f, 1.5f);
+  std::vector<float> loss(M), dlogits(M * V);
+  ckf::cpu::cross_entropy_forward(loss.data(), logits.data(), targets.data(), M, V, kIgnore);
+  ckf::cpu::cross_entropy_backward(dlogits.data(), logits.data(), targets.data(), dloss.data(), M, V, kIgnore);
+
+  std::vector<std::vector<float>> shards(3);  // (M, width) column blocks
+  for (int r = 0; r < 3; r++)
+    for (int m = 0; m < M; m++)
+      shards[r].insert(shards[r].end(), logits.begin() + m * V + bounds[r], logits.begin() + m * V + bounds[r + 1]);
+  std::vector<float> row_max(M, -INFINITY), sum_exp(M, 0.0f), target_logit(M, 0.0f), part(M), part_t(M);
+  for (int r = 0; r < 3; r++) {  // all-reduce MAX
+    ckf::cpu::cross_entropy_shard_max(part.data(), shards[r].data(), M, bounds[r + 1] - bounds[r]);
+    for (int m = 0; m < M; m++) row_max[m] = std::max(row_max[m], part[m]);
+  }
+  for (int r = 0; r < 3; r++) {  // all-reduce SUM
+    ckf::cpu::cross_entropy_shard_sum_exp(part.data(), part_t.data(), shards[r].data(), row_max.data(), targets.data(),
+                                          M, bounds[r + 1] - bounds[r], bounds[r], kIgnore);
+    for (int m = 0; m < M; m++) sum_exp[m] += part[m], target_logit[m] += part_t[m];
+  }
+  std::vector<float> shard_loss(M), lse(M);
+  ckf::cpu::cross_entropy_finish(shard_loss.data(), lse.data(), row_max.data(), sum_exp.data(), target_logit.data(),
+                                 targets.data(), M, kIgnore);
+  expect_close(shard_loss, to_double(loss), 1e-6, 1e-6, "sharded loss");
+  for (int r = 0; r < 3; r++) {
+    const int w = bounds[r + 1] - bounds[r];
+    std::vector<float> d(M * w, 9.0f);
+    ckf::cpu::cross_entropy_shard_backward(d.data(), shards[r].data(), lse.data(), targets.data(), dloss.data(), M, w,
+                                           bounds[r], kIgnore);
+    std::vector<double> want;
+    for (int m = 0; m < M; m++)
+      for (int i = bounds[r]; i < bounds[r + 1]; i++) want.push_back(dlogits[m * V + i]);
+    expect_close(d, want, 1e-6, 1e-6, "sharded dlogits, shard " + std::to_string(r));
   }
 }
 
