@@ -17,49 +17,23 @@
 # its own model, e.g. model.random; ckf eval reads the answer tokens with this tokenizer).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROOT=$(pwd)
-CONFIG=${CONFIG:-cluster/configs/main.ini}
-RANKS=${RANKS:-2}
-EVAL_SAMPLES=${EVAL_SAMPLES:-24}
-CACHE=${CKF_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ckf}
+source cluster/main-setup.sh
 RUN_DIR=${RUN_DIR:-$CACHE/runs/ablations}
-BUILD_DIR=${CKF_ABLATE_BUILD_DIR:-build-ablate}
 VARIANTS=${VARIANTS:-cf-mf cf-lightgcn text-lora single-lora shared-linear ckf}
 CF_DIM=${CF_DIM:-64}
 CF_EPOCHS=${CF_EPOCHS:-20}
-stamp() { echo "== $(date +%H:%M:%S) $*"; }
 start=$SECONDS
 
-if [ -z "${CKF:-}" ]; then
-  stamp "setup: system packages"
-  bash cluster/install-deps.sh
-  stamp "build ($BUILD_DIR; CPU backend)"
-  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCKF_CUDA=OFF >/dev/null
-  cmake --build "$BUILD_DIR" --parallel "$(nproc)" --target ckf
-  CKF="$ROOT/$BUILD_DIR/launch/ckf"
-fi
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
-MPIRUN=(mpirun -np "$RANKS" --oversubscribe)
-
+[ -n "${CKF:-}" ] || main_build "${CKF_ABLATE_BUILD_DIR:-build-ablate}"
 OVERRIDES=()  # the machine's paths, given to every variant
 EVAL_TOKENIZER=()
 if [ -z "${TOKENIZER:-}" ]; then
-  stamp "setup: model"
-  GGUF=$(bash cluster/setup-model.sh)
+  main_model
   OVERRIDES+=("model.path=$GGUF")
 else
   EVAL_TOKENIZER=(--tokenizer "$TOKENIZER")
 fi
-if [ -z "${DATASET:-}" ]; then
-  stamp "setup: data"
-  bash cluster/setup-data.sh
-  DATASET="$CACHE/datasets/movielens-small-smollm2"
-  if [ ! -f "$DATASET/catalog.h5" ]; then  # the same dataset as run-main.sh
-    stamp "prep: MovieLens latest-small, prompts tokenized with the model's tokenizer"
-    "$CKF" prep --source movielens-latest --input "$CACHE/data/movielens-small" --out "$DATASET" --model "$GGUF" \
-      --history-len 5 --topk-candidates 20 --threads "$(nproc)" --seed 1
-  fi
-fi
+[ -n "${DATASET:-}" ] || main_dataset
 mkdir -p "$RUN_DIR"
 rm -f "$RUN_DIR/ablations.md"
 

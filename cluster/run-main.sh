@@ -8,35 +8,13 @@
 # RANKS (2), EVAL_SAMPLES (per task, default 24), CKF_CACHE (default ~/.cache/ckf), RUN_DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROOT=$(pwd)
-CONFIG=${CONFIG:-cluster/configs/main.ini}
-RANKS=${RANKS:-2}
-EVAL_SAMPLES=${EVAL_SAMPLES:-24}
-CACHE=${CKF_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ckf}
+source cluster/main-setup.sh
 RUN_DIR=${RUN_DIR:-$CACHE/runs/main}
-BUILD_DIR=${CKF_MAIN_BUILD_DIR:-build-main}
-stamp() { echo "== $(date +%H:%M:%S) $*"; }
 
-stamp "setup: system packages, model, data"
-bash cluster/install-deps.sh
-GGUF=$(bash cluster/setup-model.sh)
-bash cluster/setup-data.sh
-DATA_RAW="$CACHE/data/movielens-small"
-
-stamp "build ($BUILD_DIR; the CPU backend is what this job runs, so CUDA objects are skipped here)"
-cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCKF_CUDA=OFF >/dev/null
-cmake --build "$BUILD_DIR" --parallel "$(nproc)" --target ckf
-CKF="$ROOT/$BUILD_DIR/launch/ckf"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
-MPIRUN=(mpirun -np "$RANKS" --oversubscribe)
-
+main_build "${CKF_MAIN_BUILD_DIR:-build-main}"
+main_model
+main_dataset
 mkdir -p "$RUN_DIR"
-DATASET="$CACHE/datasets/movielens-small-smollm2"
-if [ ! -f "$DATASET/catalog.h5" ]; then
-  stamp "prep: MovieLens latest-small, prompts tokenized with the model's tokenizer"
-  "$CKF" prep --source movielens-latest --input "$DATA_RAW" --out "$DATASET" --model "$GGUF" \
-    --history-len 5 --topk-candidates 20 --threads "$(nproc)" --seed 1
-fi
 
 CF="$RUN_DIR/cf-mf.h5"
 stamp "cf: MF (BPR) embeddings, dim 64, and the CF-only baselines"
