@@ -196,6 +196,9 @@ bool train_config_parse(const std::vector<std::string>& args, TrainConfig& cfg, 
   CKF_CHECK(cfg.device == "cpu" || cfg.device == "cuda", "--device " << cfg.device << " is not cpu or cuda");
   CKF_CHECK(cfg.device == "cpu" || cfg.tp == 1,
             "--device cuda runs whole weights on each GPU: use --tp 1 (got --tp " << cfg.tp << ")");
+#ifndef CKF_WITH_CUDA
+  CKF_CHECK(cfg.device == "cpu", "--device cuda: this build has no CUDA backend (configure with CKF_CUDA=ON, nvcc present)");
+#endif
   CKF_CHECK(cfg.log_every >= 1, "--log-every must be >= 1");
   CKF_CHECK(cfg.ckpt_every >= 0 && cfg.keep_last >= 1, "--ckpt-every must be >= 0 and --keep-last >= 1");
   CKF_CHECK(cfg.resume == "none" || cfg.resume == "auto", "--resume: unknown '" << cfg.resume << "' (none | auto)");
