@@ -65,10 +65,9 @@ Block& running_block(const char* what) {
   return b;
 }
 
-void fiber_main(unsigned lo, unsigned hi) {
+// A fiber's entry: finds its block through the host thread's tl_block.
+void fiber_main() {
   Block& b = tl_block;
-  (void)lo;
-  (void)hi;
   b.body(b.body_ctx);
   Fiber& f = b.fibers[b.current];
   f.state = State::exited;
@@ -188,7 +187,7 @@ void run_block(Block& b) {
     f.ctx.uc_stack.ss_sp = f.stack + kGuardBytes;
     f.ctx.uc_stack.ss_size = kStackBytes;
     f.ctx.uc_link = nullptr;
-    makecontext(&f.ctx, reinterpret_cast<void (*)()>(fiber_main), 2, 0u, 0u);
+    makecontext(&f.ctx, fiber_main, 0);
   }
   std::memset(b.shared.data(), 0xFF, b.dynamic_bytes);
   b.static_used = 0;
