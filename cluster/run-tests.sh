@@ -17,4 +17,4 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 EMU_BUILD_DIR=${CKF_EMU_BUILD_DIR:-build-emu}
 cmake -S . -B "$EMU_BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCKF_CUDA=EMU
 cmake --build "$EMU_BUILD_DIR" --target cuda_tests --parallel "$(nproc)"
-(cd "$EMU_BUILD_DIR" && ctest --output-on-failure --timeout 900 -L cuda)
+(cd "$EMU_BUILD_DIR" && ctest --output-on-failure --timeout 900 --no-tests=error -L cuda)

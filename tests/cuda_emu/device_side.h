@@ -92,11 +92,36 @@ T atomicMax(T* address, T val) {
   return old;
 }
 template <class T>
+T atomicMin(T* address, T val) {
+  const T old = *address;
+  *address = val < old ? val : old;
+  return old;
+}
+template <class T>
+T atomicSub(T* address, T val) {
+  const T old = *address;
+  *address = old - val;
+  return old;
+}
+template <class T>
 T atomicExch(T* address, T val) {
   const T old = *address;
   *address = val;
   return old;
 }
+template <class T>
+T atomicCAS(T* address, T compare, T val) {
+  const T old = *address;
+  if (old == compare) *address = val;
+  return old;
+}
+template <class T>
+T __ldg(const T* p) {
+  return *p;
+}
+// Memory fences order nothing here: a block's threads switch only at barriers.
+inline void __threadfence() {}
+inline void __threadfence_block() {}
 
 // Device math that is not in the C library: the intrinsics as their exact counterparts.
 inline float rsqrtf(float x) { return 1.0f / sqrtf(x); }
