@@ -5,7 +5,9 @@
 #include "tests/unit/cuda_test_util.h"
 
 #ifndef CKF_CUDA_EMU
-CKF_CUDA_TESTS_SKIPPED(CudaEmu)
+TEST(CudaEmu, SkippedWithoutEmulator) {
+  GTEST_SKIP() << "the CUDA emulator's own tests run only in a CKF_CUDA=EMU build";
+}
 #else
 #include <cublas_v2.h>
 
