@@ -191,14 +191,18 @@ struct ncclComm {
   }
 
   // Publishes this rank's call, waits for all, and fails on every rank when the calls differ.
+  // Every rank sees the same descriptors, so all of them fail together; they meet once more before
+  // returning, else a fast rank's next call would overwrite its descriptor while others read it.
   ncclResult_t enter(const CallDesc& mine) {
     descs()[rank] = mine;
     if (ncclResult_t r = barrier(kCallNames[mine.call]); r != ncclSuccess) return r;
     for (int q = 0; q < nranks; ++q) {
-      const CallDesc& d = descs()[q];
-      if (d.call != mine.call || d.type != mine.type || d.op != mine.op || d.root != mine.root || d.count != mine.count)
-        return fail(ncclInvalidUsage, where(kCallNames[mine.call]) + ": this rank called " + describe(mine) +
-                                          " while rank " + std::to_string(q) + " called " + describe(d));
+      const CallDesc d = descs()[q];
+      if (d.call == mine.call && d.type == mine.type && d.op == mine.op && d.root == mine.root && d.count == mine.count)
+        continue;
+      if (ncclResult_t r = barrier(kCallNames[mine.call]); r != ncclSuccess) return r;
+      return fail(ncclInvalidUsage, where(kCallNames[mine.call]) + ": this rank called " + describe(mine) +
+                                        " while rank " + std::to_string(q) + " called " + describe(d));
     }
     return ncclSuccess;
   }

@@ -114,6 +114,32 @@ TEST(NcclCommunicator, SplitMakesOneCommunicatorPerSubGroup) {
   EXPECT_THROW(sub->all_reduce(host), Error);
 }
 
+#ifdef CKF_CUDA_EMU
+// Ranks issuing different collectives on one communicator would hang or mix buffers on a GPU; the
+// NCCL emulator (tests/cuda_emu/nccl_emu.cpp) fails every rank, naming both calls, and the
+// communicator stays usable.
+TEST(NcclCommunicator, EmulatorReportsMismatchedCalls) {
+  auto mpi = MpiCommunicator::world();
+  if (mpi->size() == 1) GTEST_SKIP() << "needs two ranks";
+  auto nccl = NcclCommunicator::world(0);
+  DeviceBuffer x(3);
+  x.upload({1.0f, 2.0f, 3.0f});
+  std::string msg;
+  try {
+    if (mpi->rank() == 0) nccl->all_reduce(std::span<float>(x.p, 3));
+    else nccl->broadcast(std::span<float>(x.p, 3), 0);
+  } catch (const Error& e) {
+    msg = e.what();
+  }
+  const char* want = mpi->rank() == 0 ? "while rank 1 called ncclBroadcast (count 3"
+                                       : "while rank 0 called ncclAllReduce (count 3";
+  EXPECT_NE(msg.find(want), std::string::npos) << "error was: '" << msg << "'";
+  nccl->all_reduce(std::span<float>(x.p, 3));
+  nccl->synchronize();
+  EXPECT_EQ(x.download(), (std::vector<float>{float(mpi->size()), 2.0f * mpi->size(), 3.0f * mpi->size()}));
+}
+#endif
+
 #else
 
 TEST(NcclCommunicator, NotBuilt) { GTEST_SKIP() << "built without CUDA: no NcclCommunicator"; }
