@@ -44,7 +44,7 @@ std::vector<float> values(const Tensor& t) { return {t.data<float>(), t.data<flo
 std::vector<Param> make_params(std::mt19937& rng) {
   std::vector<Param> ps;
   for (size_t i = 0; i < kShapes.size(); i++) {
-    ps.push_back(Param::make("p" + std::to_string(i), kShapes[i]));
+    ps.push_back(Param::make(std::string("p").append(std::to_string(i)), kShapes[i]));
     const std::vector<float> v = random_floats(ps.back().value.numel(), rng);
     std::copy(v.begin(), v.end(), ps.back().value.data<float>());
   }
