@@ -12,14 +12,14 @@ constexpr int kThreads = 256;
 constexpr int64_t kMaxBlocksPerTensor = 1024;  // grid-stride beyond that
 
 // Grid (blocks, count): blockIdx.y picks the tensor, the x dimension strides over its elements.
-// Operation order as the CPU twin (torch.optim.AdamW). __fmul_rn keeps the clipped gradient a
-// rounded fp32 value (no fused multiply-add with the moment updates), as the CPU stores it.
+// Operation order as the CPU twin (torch.optim.AdamW), the clipping factor first (the CPU scales the
+// stored grads before the update; here nvcc may fuse that product into the moment updates).
 __global__ void adamw_kernel(const AdamWTensor* tensors, float beta1, float beta2, float eps, float decay,
                              float step_size, float bc2_sqrt, float grad_scale) {
   const AdamWTensor t = tensors[blockIdx.y];
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < t.n;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const float g = __fmul_rn(t.grad[i], grad_scale);
+    const float g = t.grad[i] * grad_scale;
     float p = t.param[i] * decay;
     const float m = t.m[i] + (1.0f - beta1) * (g - t.m[i]);
     const float v = beta2 * t.v[i] + (1.0f - beta2) * g * g;

@@ -22,9 +22,9 @@ struct AdamWTensor {
   int64_t n;
 };
 
-// Updates tensors[0, count) (device array) from grad * grad_scale (the clipping factor, 1 = none;
-// rounded to fp32 before use, as kernels/cpu/grad_norm.h's grad_scale stores it), then zeroes every
-// grad. max_n >= every n bounds the grid. step counts from 1 (0 throws).
+// Updates tensors[0, count) (device array) from grad * grad_scale (the clipping factor, 1 = none,
+// as kernels/cpu/grad_norm.h's grad_scale applies it before the CPU update), then zeroes every grad.
+// max_n >= every n bounds the grid. step counts from 1 (0 throws).
 void adamw_update(const AdamWTensor* tensors, int count, int64_t max_n, const cpu::AdamWConfig& cfg, int64_t step,
                   float grad_scale, cudaStream_t stream);
 
