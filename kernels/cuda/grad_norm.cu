@@ -14,10 +14,11 @@ constexpr int64_t kMaxBlocksPerTensor = 128;   // grid-stride beyond kThreads * 
 // Sum of v over the block in a fixed tree order (deterministic, unlike atomics); thread 0 gets it.
 __device__ double block_sum_fixed_order(double v) {
   __shared__ double partial[kThreads];  // (kThreads)
-  partial[threadIdx.x] = v;
+  const int tid = static_cast<int>(threadIdx.x);
+  partial[tid] = v;
   __syncthreads();
   for (int half = kThreads / 2; half > 0; half /= 2) {
-    if (threadIdx.x < half) partial[threadIdx.x] += partial[threadIdx.x + half];
+    if (tid < half) partial[tid] += partial[tid + half];
     __syncthreads();
   }
   return partial[0];
