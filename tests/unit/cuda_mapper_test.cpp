@@ -191,8 +191,9 @@ TEST_F(CudaMapper, ForwardAndBackwardMatchCpuMapper) {
           std::vector<float> twice(want.grads[i]);
           for (float& x : twice) x *= 2.0f;
           // MetaNet's first weight sees the history means, all zero without histories.
-          if (!(empty_histories && ps[i]->name == "mapper.meta.w1"))
+          if (!(empty_histories && ps[i]->name == "mapper.meta.w1")) {
             ASSERT_GT(max_abs(twice), 0.0) << ps[i]->name << ": a zero gradient would pass trivially";
+          }
           expect_near_scaled(to_floats(ps[i]->grad), twice, 1e-5, 1e-5, ps[i]->name);
         }
       }
