@@ -37,13 +37,23 @@ struct CfTables {
   Tensor item_emb;  // (I, d_cf)
 };
 
+// The mapper inputs of a batch as CF ids, in soft-token order: the user tokens take soft rows
+// [0, n_user), the item tokens rows [n_user, S), so the mapper's two output blocks are the soft
+// vectors as they stand, on the host and on the device alike.
+struct CkfSoftIds {
+  std::vector<int32_t> users;    // (n_user) user id of each user token
+  std::vector<int32_t> history;  // (n_user, history_len) its example's history item ids, -1 ignored (and padding)
+  int history_len = 0;
+  std::vector<int32_t> items;  // (n_item) item id of each item token
+  int n_user() const { return static_cast<int>(users.size()); }
+  int n_item() const { return static_cast<int>(items.size()); }
+};
+
 // Everything a forward keeps for its backward.
 struct CkfStepActs {
   LlamaBatch batch;
   LlamaActs llama;
-  std::vector<int> soft_user_row;  // (S) row in the user-token block, -1 for an item placeholder
-  std::vector<int> soft_item_row;  // (S) row in the item-token block, -1 for a user placeholder
-  int n_user = 0, n_item = 0;
+  CkfSoftIds soft_ids;
   MapperUserActs user_acts;
   MlpActs item_acts;
 };
@@ -53,9 +63,14 @@ struct CkfStepActs {
 // unused and may be empty).
 enum class CkfOutputs : uint8_t { teacher_forced, next_token };
 
-// Fills acts.batch (right-padded tokens, lengths, tasks, logit requests) and computes the soft
-// tokens through the mapper into acts.batch.soft_vectors, keeping the mapper activations for a
-// backward. Checks every id against the CF tables and every placeholder position.
+// The host part of a batch that the CPU and the device paths share: fills batch (right-padded
+// tokens, lengths, tasks, soft positions in CkfSoftIds order, logit requests; soft_vectors left
+// empty) and ids. Checks every id against n_users / n_items and every placeholder position.
+void ckf_batch_layout(const std::vector<CkfExample>& examples, CkfOutputs outputs, int64_t n_users, int64_t n_items,
+                      LlamaBatch& batch, CkfSoftIds& ids);
+
+// ckf_batch_layout into acts, then the soft tokens through the mapper into acts.batch.soft_vectors,
+// keeping the mapper activations for a backward.
 void ckf_batch_build(const LlamaModel& model, const Mapper& mapper, const CfTables& cf,
                      const std::vector<CkfExample>& examples, CkfOutputs outputs, CkfStepActs& acts);
 

@@ -32,7 +32,7 @@ BlockRun block_run(const LlamaConfig& local, const LlamaTp& tp, const LlamaBatch
 
 }  // namespace
 
-void llama_batch_validate(const LlamaConfig& cfg, const LlamaBatch& b) {
+void llama_batch_validate(const LlamaConfig& cfg, const LlamaBatch& b, bool soft_vectors_elsewhere) {
   CKF_CHECK(b.B > 0 && b.T > 0, "batch: B and T must be positive, got B=" << b.B << " T=" << b.T);
   CKF_CHECK(b.T <= cfg.max_seq, "batch: T=" << b.T << " exceeds the model's max_seq " << cfg.max_seq);
   CKF_CHECK(b.tokens.size() == size_t(b.B) * b.T,
@@ -60,7 +60,7 @@ void llama_batch_validate(const LlamaConfig& cfg, const LlamaBatch& b) {
     CKF_CHECK(soft_seen.insert({b.soft[i].seq, b.soft[i].pos}).second,
               "batch: soft[" << i << "] repeats position (" << b.soft[i].seq << ", " << b.soft[i].pos << ")");
   }
-  if (!b.soft.empty()) {
+  if (!b.soft.empty() && !soft_vectors_elsewhere) {
     CKF_CHECK(b.soft_vectors.dtype() == DType::f32 && b.soft_vectors.device() == Device::cpu &&
                   b.soft_vectors.shape() == Shape({int64_t(b.soft.size()), cfg.d_model}),
               "batch: soft_vectors is " << b.soft_vectors.describe() << ", expected f32[" << b.soft.size() << ", "

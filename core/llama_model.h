@@ -54,7 +54,9 @@ struct LlamaBatch {
 };
 
 // Throws naming the offending field and index (ids, lengths, positions, tasks, shapes).
-void llama_batch_validate(const LlamaConfig& cfg, const LlamaBatch& batch);
+// soft_vectors_elsewhere: the soft-token vectors do not come from batch.soft_vectors (the device
+// step computes them on the device), so that field is not checked.
+void llama_batch_validate(const LlamaConfig& cfg, const LlamaBatch& batch, bool soft_vectors_elsewhere = false);
 
 // Everything forward keeps for backward, and backward's buffers. N = B*T.
 struct LlamaActs {

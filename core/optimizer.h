@@ -56,6 +56,8 @@ class AdamW {
   // Moments, index-aligned with params(); value holds the data, grad is empty.
   std::vector<Param>& moments_m() { return m_; }
   std::vector<Param>& moments_v() { return v_; }
+  const std::vector<Param>& moments_m() const { return m_; }
+  const std::vector<Param>& moments_v() const { return v_; }
   const OptimizerConfig& config() const { return cfg_; }
 
  private:

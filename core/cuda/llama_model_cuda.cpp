@@ -21,7 +21,7 @@ int llama_batch_cuda_pack(const LlamaBatch& b, LlamaBatchCuda& in) {
   in.soft_rows_host.resize(S);
   for (int i = 0; i < S; ++i) in.soft_rows_host[i] = b.soft[i].seq * T + b.soft[i].pos;
   in.soft_host.clear();
-  if (S > 0)
+  if (S > 0 && b.soft_vectors.ndim() > 0)
     in.soft_host.assign(b.soft_vectors.data<const float>(),
                         b.soft_vectors.data<const float>() + b.soft_vectors.numel());
   in.out_rows_host.resize(M);
@@ -62,7 +62,6 @@ void batch_upload(const LlamaBatch& b, LlamaActsCuda& acts, cudaStream_t stream)
   upload_async(in.out_rows, in.out_rows_host, stream);
   upload_async(in.select, in.select_host, stream);
   upload_async(in.targets, in.targets_host, stream);
-  upload_async(in.dlosses, in.dlosses_host, stream);
 }
 
 // Residual stream entering layer l (l == L: leaving the last layer), (N, C).
@@ -101,10 +100,10 @@ LlamaModelCuda llama_model_cuda_upload(const LlamaModel& model) {
 }
 
 float llama_cuda_forward(const LlamaModelCuda& model, const LlamaBatch& batch, LlamaActsCuda& acts,
-                         const LlamaRunMode& mode, const CudaContext& ctx) {
+                         const LlamaRunMode& mode, const CudaContext& ctx, const float* soft) {
   const LlamaConfig& cfg = model.config;
   const LlamaWeightsCuda& w = model.weights;
-  llama_batch_validate(cfg, batch);
+  llama_batch_validate(cfg, batch, soft != nullptr);
   const int B = batch.B, T = batch.T, N = B * T, C = cfg.d_model, L = cfg.n_layers, V = cfg.vocab;
   acts.B = B;
   acts.T = T;
@@ -130,8 +129,8 @@ float llama_cuda_forward(const LlamaModelCuda& model, const LlamaBatch& batch, L
   device_ensure(acts.losses, M);
 
   Bf16* x0 = resid_at(acts, C, 0);
-  embedding_forward(x0, acts.in.ids.data(), w.embedding.data(), acts.in.soft_rows.data(), acts.in.soft.data(), N, C, S,
-                    stream);
+  embedding_forward(x0, acts.in.ids.data(), w.embedding.data(), acts.in.soft_rows.data(),
+                    soft ? soft : acts.in.soft.data(), N, C, S, stream);
   rmsnorm_forward(acts.layers[0].ln1.data(), acts.layers[0].ln1_rstd.data(), x0, w.layers[0].attn_norm.data(), N, C,
                   cfg.rms_eps, stream);
   for (int l = 0; l < L; ++l) {
@@ -163,7 +162,8 @@ float llama_cuda_forward(const LlamaModelCuda& model, const LlamaBatch& batch, L
   return acts.loss;
 }
 
-void llama_cuda_backward(LlamaModelCuda& model, LlamaActsCuda& acts, const CudaContext& ctx) {
+void llama_cuda_backward(LlamaModelCuda& model, LlamaActsCuda& acts, const CudaContext& ctx, float loss_weight,
+                         const std::function<void(int layer)>& on_layer_done) {
   const LlamaConfig& cfg = model.config;
   const LlamaWeightsCuda& w = model.weights;
   const int N = acts.B * acts.T, C = cfg.d_model, L = cfg.n_layers, V = cfg.vocab, M = acts.M, S = acts.S;
@@ -175,6 +175,11 @@ void llama_cuda_backward(LlamaModelCuda& model, LlamaActsCuda& acts, const CudaC
   device_ensure(acts.dlnf, size_t(N) * C);
   device_ensure(acts.dresid, size_t(N) * C);
   device_ensure(acts.d_soft, size_t(S) * C);
+  // The weight enters once, at the loss: every gradient below is linear in dlosses.
+  acts.in.dlosses_weighted_host.resize(M);
+  for (int m = 0; m < M; ++m) acts.in.dlosses_weighted_host[m] = loss_weight * acts.in.dlosses_host[m];
+  // A pageable source is staged before cudaMemcpyAsync returns: the next backward may refill it.
+  upload_async(acts.in.dlosses, acts.in.dlosses_weighted_host, stream);
 
   // Head: d logits, d sel, then scatter onto the requested rows (a row requested twice sums).
   device_zero(acts.dlnf, stream);
@@ -190,9 +195,11 @@ void llama_cuda_backward(LlamaModelCuda& model, LlamaActsCuda& acts, const CudaC
   device_zero(acts.dresid, stream);
   rmsnorm_backward(acts.dresid.data(), nullptr, acts.dlnf.data(), resid_at(acts, C, L), w.norm.data(),
                    acts.lnf_rstd.data(), N, C, stream);
-  for (int l = L - 1; l >= 0; --l)
+  for (int l = L - 1; l >= 0; --l) {
     block_cuda_backward(block_run(cfg, acts, l, ctx), w.layers[l], model.lora, resid_at(acts, C, l), acts.dresid.data(),
                         acts.layers[l], acts.scratch);
+    if (on_layer_done) on_layer_done(l);
+  }
 
   // The embedding table is frozen: only the soft-token vectors receive the input gradient.
   device_zero(acts.d_soft, stream);

@@ -10,6 +10,7 @@
 // Not on the device path yet: tensor parallelism (tp must be 1) and the optimizer step.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "core/cuda/llama_weights_cuda.h"
@@ -34,6 +35,7 @@ LlamaModelCuda llama_model_cuda_upload(const LlamaModel& model);
 struct LlamaBatchCuda {
   std::vector<int32_t> ids_host, pos_host, soft_rows_host, out_rows_host, targets_host;  // as below
   std::vector<float> soft_host, dlosses_host;                                            // as below
+  std::vector<float> dlosses_weighted_host;  // (M) loss_weight * dlosses_host, the last backward's
   std::vector<uint16_t> select_host;                                                     // (M, N) bf16 bits
   DeviceBuffer<int32_t> ids;        // (N) token ids; padding rows look up token 0
   DeviceBuffer<int32_t> pos;        // (N) position of each row in its sequence
@@ -44,12 +46,13 @@ struct LlamaBatchCuda {
   // next to the step), which sums a row requested twice without a scatter kernel.
   DeviceBuffer<Bf16> select;
   DeviceBuffer<int32_t> targets;  // (M) kIgnoreTarget for logits-only rows
-  DeviceBuffer<float> dlosses;    // (M) d mean-loss / d row loss: 1/loss_rows, 0 when ignored
+  DeviceBuffer<float> dlosses;    // (M) loss_weight * d mean-loss / d row loss, uploaded by the backward
 };
 
 // Fills in's host arrays from a validated batch with the CPU path's conventions (padding rows look
 // up token 0, row = seq * T + pos); returns the number of rows with a target. The forward calls it
-// and uploads the arrays.
+// and uploads the arrays. dlosses_host (M) = d mean-loss / d row loss: 1/loss_rows, 0 when ignored.
+// soft_host copies batch.soft_vectors, left empty when that has no shape (soft tokens on the device).
 int llama_batch_cuda_pack(const LlamaBatch& batch, LlamaBatchCuda& in);
 
 struct LlamaActsCuda {
@@ -81,12 +84,17 @@ struct LlamaActsCuda {
 // Runs the batch (validated as the CPU path does); returns the mean loss (0 without targets).
 // Synchronises once at the end (to read back the M losses), so the uploads from acts.in's host
 // arrays are complete when the next forward refills them.
+// soft: the (S, C) fp32 soft-token vectors in device memory (computed there, e.g. by the mapper on
+// ctx's stream), replacing batch.soft_vectors, which is then not read; nullptr: batch.soft_vectors.
 float llama_cuda_forward(const LlamaModelCuda& model, const LlamaBatch& batch, LlamaActsCuda& acts,
-                         const LlamaRunMode& mode, const CudaContext& ctx);
+                         const LlamaRunMode& mode, const CudaContext& ctx, const float* soft = nullptr);
 
-// Gradient of the mean loss of the last forward on the same batch: accumulates (+=) into
-// model.lora.grads and writes acts.d_soft (S, C). Asynchronous on ctx's stream.
-void llama_cuda_backward(LlamaModelCuda& model, LlamaActsCuda& acts, const CudaContext& ctx);
+// loss_weight * the gradient of the mean loss of the last forward on the same batch: accumulates
+// (+=) into model.lora.grads and writes acts.d_soft (S, C). Asynchronous on ctx's stream.
+// on_layer_done(l), when set, is called on the host right after layer l's backward is enqueued
+// (l = L-1 down to 0): from then on, work queued on the stream sees layer l's adapter gradients final.
+void llama_cuda_backward(LlamaModelCuda& model, LlamaActsCuda& acts, const CudaContext& ctx, float loss_weight = 1.0f,
+                         const std::function<void(int layer)>& on_layer_done = {});
 
 // (M, V) logits and (S, C) soft-token gradient of the last forward / backward; they wait for
 // ctx's stream.

@@ -68,15 +68,60 @@ void multilora_cuda_zero_grad(MultiLoraCuda& lora, cudaStream_t stream) {
   if (lora.grads.size() > 0) CUDA_CHECK(cudaMemsetAsync(lora.grads.data(), 0, lora.grads.bytes(), stream));
 }
 
-void multilora_cuda_grads_download(const MultiLoraCuda& lora, MultiLora& host, cudaStream_t stream) {
+namespace {
+
+void check_same_adapter(const LoraAdapter& a, const std::optional<LoraAdapterCuda>& da, const char* what) {
+  CKF_CHECK(da && da->r == a.A.dim(0) && da->in == a.A.dim(1) && da->out == a.B.dim(0),
+            what << ": the host adapters differ from the uploaded ones");
+}
+
+// Copies the flat device buffer `flat` (laid out as params) into every host adapter's pair of
+// tensors that pick(adapter) returns: (A, B) or (dA, dB).
+template <class Pick>
+void flat_download(const MultiLoraCuda& lora, const DeviceBuffer<float>& flat, MultiLora& host, cudaStream_t stream,
+                   const char* what, Pick pick) {
   CUDA_CHECK(cudaStreamSynchronize(stream));  // a non-blocking stream: the copy below would not wait for it
-  const std::vector<float> grads = lora.grads.download();
+  const std::vector<float> values = flat.download();
   visit_adapters(host, lora, [&](LoraAdapter& a, const std::optional<LoraAdapterCuda>& da) {
-    CKF_CHECK(da && da->r == a.dA.dim(0) && da->in == a.dA.dim(1) && da->out == a.dB.dim(0),
-              "multilora_cuda_grads_download: the host adapters differ from the uploaded ones");
-    std::copy_n(grads.data() + da->a_offset, a.dA.numel(), a.dA.data<float>());
-    std::copy_n(grads.data() + da->b_offset, a.dB.numel(), a.dB.data<float>());
+    check_same_adapter(a, da, what);
+    auto [ta, tb] = pick(a);
+    std::copy_n(values.data() + da->a_offset, ta->numel(), ta->template data<float>());
+    std::copy_n(values.data() + da->b_offset, tb->numel(), tb->template data<float>());
   });
+}
+
+}  // namespace
+
+void multilora_cuda_grads_download(const MultiLoraCuda& lora, MultiLora& host, cudaStream_t stream) {
+  flat_download(lora, lora.grads, host, stream, "multilora_cuda_grads_download",
+                [](LoraAdapter& a) { return std::pair{&a.dA, &a.dB}; });
+}
+
+void multilora_cuda_values_download(const MultiLoraCuda& lora, MultiLora& host, cudaStream_t stream) {
+  flat_download(lora, lora.params, host, stream, "multilora_cuda_values_download",
+                [](LoraAdapter& a) { return std::pair{&a.A, &a.B}; });
+}
+
+void multilora_cuda_values_upload(MultiLoraCuda& lora, const MultiLora& host) {
+  std::vector<float> flat(lora.params.size());
+  visit_adapters(host, lora, [&](const LoraAdapter& a, const std::optional<LoraAdapterCuda>& da) {
+    check_same_adapter(a, da, "multilora_cuda_values_upload");
+    std::copy_n(a.A.data<const float>(), a.A.numel(), flat.data() + da->a_offset);
+    std::copy_n(a.B.data<const float>(), a.B.numel(), flat.data() + da->b_offset);
+  });
+  lora.params.upload(flat);
+  bf16_upload(lora.params_bf16.data(), flat.data(), flat.size());
+}
+
+std::vector<DeviceTensor> multilora_cuda_tensors(MultiLoraCuda& lora, const MultiLora& host) {
+  std::vector<DeviceTensor> out;
+  visit_adapters(host, lora, [&](const LoraAdapter& a, const std::optional<LoraAdapterCuda>& da) {
+    check_same_adapter(a, da, "multilora_cuda_tensors");
+    for (auto [t, offset] : {std::pair{&a.A, da->a_offset}, std::pair{&a.B, da->b_offset}})
+      out.push_back({t->data<const float>(), lora.params.data() + offset, lora.grads.data() + offset,
+                     lora.params_bf16.data() + offset, t->numel()});
+  });
+  return out;
 }
 
 namespace {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/cuda/device_copy.h"
+#include "core/cuda/device_tensor.h"
 #include "core/multi_lora.h"
 
 namespace ckf::cuda {
@@ -47,6 +48,17 @@ void multilora_cuda_zero_grad(MultiLoraCuda& lora, cudaStream_t stream);
 // backward ran on) is done. `host` must
 // be the MultiLora the device one was uploaded from (same sets, layers and shapes).
 void multilora_cuda_grads_download(const MultiLoraCuda& lora, MultiLora& host, cudaStream_t stream);
+
+// The same for the fp32 values: the host adapters' A and B = the device masters (after an optimizer
+// ran on the device).
+void multilora_cuda_values_download(const MultiLoraCuda& lora, MultiLora& host, cudaStream_t stream);
+
+// The device masters and their bf16 copies = the host adapters' A and B (after a resume). Synchronous.
+void multilora_cuda_values_upload(MultiLoraCuda& lora, const MultiLora& host);
+
+// Every A and B as a DeviceTensor (views into the flat buffers), paired with the host adapter
+// tensor it mirrors; shared set first, then the tasks in name order, layers and targets ascending.
+std::vector<DeviceTensor> multilora_cuda_tensors(MultiLoraCuda& lora, const MultiLora& host);
 
 // Dropout on an adapter's input in training, with core/lora.h's masks (kernels/cuda/lora_dropout.h):
 // drawn again in backward rather than stored.

@@ -124,6 +124,24 @@ TEST(CkfStep, TextOnlyBatchLeavesTheMapperWithoutGradient) {
   EXPECT_EQ(acts.batch.lengths[0], 6);
 }
 
+// The layout both paths share: user tokens take the first soft rows, item tokens the rest, each
+// in example order; every user token carries its example's history padded with -1 to the longest.
+TEST(CkfStep, LayoutPutsUserTokensFirstWithPaddedHistories) {
+  const LlamaConfig cfg = tiny_config();
+  const auto ex = examples(cfg.vocab);
+  LlamaBatch b;
+  CkfSoftIds ids;
+  ckf_batch_layout(ex, CkfOutputs::teacher_forced, 3, 4, b, ids);
+  ASSERT_EQ(b.soft.size(), 4u);
+  const std::vector<std::pair<int, int>> want_soft = {{0, 1}, {1, 0}, {0, 3}, {1, 2}};  // users, then items
+  for (size_t s = 0; s < b.soft.size(); ++s) EXPECT_EQ(std::pair(b.soft[s].seq, b.soft[s].pos), want_soft[s]) << s;
+  EXPECT_EQ(ids.users, (std::vector<int32_t>{1, 0}));
+  EXPECT_EQ(ids.items, (std::vector<int32_t>{2, 3}));
+  EXPECT_EQ(ids.history_len, 3);
+  EXPECT_EQ(ids.history, (std::vector<int32_t>{0, 2, -1, 1, -1, -1}));
+  EXPECT_EQ(b.soft_vectors.ndim(), 0) << "the layout leaves the soft vectors to the mapper";
+}
+
 TEST(CkfStep, RejectsIdsOutsideTheCfTables) {
   const LlamaConfig cfg = tiny_config();
   LlamaModel model = tiny_model(cfg, {"ctr", "seq"}, 2);

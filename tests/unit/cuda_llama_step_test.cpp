@@ -17,7 +17,7 @@
 // A wrong transpose, segment offset or a missed accumulation moves these by O(1), far outside.
 // These tolerances are estimates from the bf16 error budget: the test was written where no GPU was
 // available and had not run on one when committed.
-#include "tests/unit/cuda_test_util.h"
+#include "tests/unit/cuda_model_test_util.h"
 
 #ifdef CKF_WITH_CUDA
 
@@ -28,7 +28,6 @@
 #include <vector>
 
 #include "core/cuda/llama_model_cuda.h"
-#include "core/half.h"
 #include "core/llama_model.h"
 #include "tests/unit/llama_reference.h"
 
@@ -38,48 +37,6 @@ using namespace ckf::test;
 namespace {
 
 using CudaLlamaStep = CudaTest;
-
-void round_to_bf16(Tensor& t) {
-  float* p = t.data<float>();
-  for (int64_t i = 0; i < t.numel(); ++i) p[i] = bf16_to_f32(f32_to_bf16(p[i]));
-}
-
-// Every parameter the device stores in bf16 (rounding a tied lm_head twice changes nothing).
-void round_model_to_bf16(LlamaModel& m) {
-  round_to_bf16(m.weights.embedding);
-  round_to_bf16(m.weights.norm);
-  round_to_bf16(m.weights.lm_head);
-  for (LlamaLayerWeights& w : m.weights.layers)
-    for (Tensor* t : {&w.attn_norm, &w.wq, &w.wk, &w.wv, &w.wo, &w.mlp_norm, &w.w_gate, &w.w_up, &w.w_down})
-      round_to_bf16(*t);
-  for (LoraParam& p : multilora_params(m.lora)) round_to_bf16(p.param);
-}
-
-std::vector<float> to_floats(const Tensor& t) { return {t.data<const float>(), t.data<const float>() + t.numel()}; }
-
-// |got - want| <= rel * max|want| elementwise and ||got - want|| <= rel_l2 * ||want||; a zero
-// reference must be matched exactly.
-void expect_near_scaled(const std::vector<float>& got, const std::vector<float>& want, double rel, double rel_l2,
-                        const std::string& what) {
-  ASSERT_EQ(got.size(), want.size()) << what;
-  double scale = 0.0, norm = 0.0, diff_norm = 0.0;
-  for (size_t i = 0; i < want.size(); ++i) {
-    scale = std::max(scale, std::fabs(double(want[i])));
-    norm += double(want[i]) * want[i];
-    diff_norm += (double(got[i]) - want[i]) * (double(got[i]) - want[i]);
-  }
-  if (scale == 0.0) {
-    EXPECT_EQ(got, want) << what << ": the reference is zero";
-    return;
-  }
-  int bad = 0;
-  for (size_t i = 0; i < want.size() && bad < 5; ++i)
-    if (std::fabs(double(got[i]) - want[i]) > rel * scale) {
-      ADD_FAILURE() << what << "[" << i << "] = " << got[i] << ", CPU " << want[i] << " (scale " << scale << ")";
-      ++bad;
-    }
-  EXPECT_LE(std::sqrt(diff_norm), rel_l2 * std::sqrt(norm)) << what << ": relative L2 error";
-}
 
 struct CpuStep {
   float loss = 0.0f;
