@@ -17,7 +17,7 @@
 //                 it changes no shape or FLOP)
 //   tiny          a toy shape for the CUDA emulator (CKF_CUDA=EMU): proves the code path, its numbers mean nothing
 //
-// B "auto" (the default on a GPU) fills the device: the activation memory of one step is measured at
+// B "auto" (the default, but for tiny) fills the device: the activation memory of one step is measured at
 // B = 1 and B = 2 and modelled as fixed + per_seq * B + select * B^2 (select: the (M, N) bf16 one-hot
 // the head's backward scatters through, 2 * answers * T bytes per B^2); B is the largest value whose
 // modelled memory fits in --fill (0.9) of the memory left free after the weights are uploaded,
@@ -27,7 +27,8 @@
 // (batch packing, the forward's read-back of the losses) is inside the measured time.
 // Memory: peak_mib = device memory in use (cudaMemGetInfo: total - free) after the timed steps
 // minus before the upload; the step allocates nothing transiently (activation buffers are sized
-// once and kept), so this is the step's high-water mark (it includes cuBLAS's workspace).
+// once and kept), so this is the step's high-water mark (cuBLAS's workspace, allocated by the GEMM
+// peak before, is not in it: a few MiB).
 // MFU = model FLOPs per step (step_model_flops below) / step time / gemm_peak, gemm_peak = the best
 // of 5 timed rounds of a bf16 (fp32-accumulate) cuBLAS GEMM of --peak-n^3 in this binary.
 //
@@ -45,6 +46,7 @@
 #include <algorithm>
 #include <cmath>
 #include <exception>
+#include <iomanip>
 #include <map>
 #include <string>
 #include <type_traits>
@@ -113,8 +115,10 @@ BenchOptions parse_options(int argc, char** argv) {
     if (it == kv.end()) return;
     char* end = nullptr;
     const double v = std::strtod(it->second.c_str(), &end);
-    CKF_CHECK(end && *end == '\0' && !it->second.empty() && v >= lo && v <= hi,
-              "--" << flag << ": '" << it->second << "' is not a number in [" << lo << ", " << hi << "]");
+    constexpr bool integral = std::is_integral_v<std::remove_reference_t<decltype(dst)>>;
+    CKF_CHECK(end && *end == '\0' && !it->second.empty() && (!integral || v == std::floor(v)) && v >= lo && v <= hi,
+              "--" << flag << ": '" << it->second << "' is not " << (integral ? "an integer" : "a number") << " in ["
+                   << std::setprecision(15) << lo << ", " << hi << "]");
     dst = static_cast<std::remove_reference_t<decltype(dst)>>(v);
     kv.erase(it);
   };
@@ -122,13 +126,14 @@ BenchOptions parse_options(int argc, char** argv) {
     o.config = kv["config"];
     kv.erase("config");
   }
+  bench_config(o.config);  // throws on an unknown name
   if (kv.count("B") && kv["B"] == "auto") {
     o.B = 0;
     kv.erase("B");
   }
-  num("B", 1, 1 << 20, o.B);
-  num("T", 2, 1 << 20, o.T);
-  num("answers", 1, 1 << 20, o.answers);
+  num("B", 1, 1000000, o.B);
+  num("T", 2, 1000000, o.T);
+  num("answers", 1, 1000000, o.answers);
   num("steps", 1, 10000, o.steps);
   num("warmup", 0, 10000, o.warmup);
   num("fill", 0.05, 0.99, o.fill);
@@ -204,8 +209,12 @@ double gemm_peak_tflops(const cuda::CudaContext& ctx, int n) {
   rng_fill_uniform(host.data(), int64_t(host.size()), -1.0f, 1.0f, 3, 0);
   cuda::DeviceBuffer<cuda::Bf16> a(host.size()), b(host.size()), c(host.size());
   cuda::bf16_upload(a.data(), host.data(), host.size());
+  rng_fill_uniform(host.data(), int64_t(host.size()), -1.0f, 1.0f, 3, 1);
   cuda::bf16_upload(b.data(), host.data(), host.size());
-  auto run = [&] { cuda::gemm(ctx.cublas(), c.data(), cuda::GemmType::bf16, a.data(), b.data(), cuda::GemmType::bf16, n, n, n, false, true); };
+  auto run = [&] {
+    cuda::gemm(ctx.cublas(), c.data(), cuda::GemmType::bf16, a.data(), b.data(), cuda::GemmType::bf16, n, n, n, false,
+               true);
+  };
   run();
   EventTimer timer(ctx.stream());
   double best = 0.0;
@@ -283,7 +292,8 @@ int auto_batch(StepRunner& r, const BenchOptions& o, const cuda::CudaContext& ct
   CUDA_CHECK(cudaMemGetInfo(&free, &total));
   const double budget = o.fill * double(free) - fixed;
   // Largest B with per_seq * B + quad * B^2 <= budget.
-  const double b = std::min(1e9, (-per_seq + std::sqrt(per_seq * per_seq + 4 * quad * std::max(0.0, budget))) / (2 * quad));
+  const double b =
+      std::min(1e9, (-per_seq + std::sqrt(per_seq * per_seq + 4 * quad * std::max(0.0, budget))) / (2 * quad));
   const int cap = int(std::max<int64_t>(1, o.max_tokens / o.T));
   std::printf("auto_batch per_seq_mib=%.1f fixed_mib=%.1f free_mib=%.0f fill=%.2f fits_B=%d cap_B=%d\n",
               per_seq / 1048576.0, fixed / 1048576.0, free / 1048576.0, o.fill, int(b), cap);

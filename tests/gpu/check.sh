@@ -80,10 +80,16 @@ timed() {
 }
 # field LINE KEY: the value of KEY=value in a result line.
 field() { tr ' ' '\n' <<< "$1" | sed -n "s/^$2=//p"; }
+# result LINE: true for a benchmark's result line without an error.
+result() { [[ $1 == step* ]] && [ -z "$(field "$1" error)" ]; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else printf "-" }'; }
 
 say "kernel benchmark"
-timed 120 "$bench" > "$logs/bench.log" 2>&1 || { status=1; echo "kernel benchmark failed:"; tail -20 "$logs/bench.log"; }
+if ! timed 120 "$bench" > "$logs/bench.log" 2>&1; then
+  status=1
+  echo "kernel benchmark failed:"
+  tail -20 "$logs/bench.log"
+fi
 
 step_bench="$build/tests/bench/cuda_llama_step_bench"
 peer="$root/tests/bench/peft_gpu_bench.py"
@@ -91,7 +97,7 @@ rows=()
 # row CONFIG CKF_LINE PEER_LINE_OR_NOTE: one table row.
 row() {
   local c=$2 p=$3 pt pm pf
-  if [[ $p == step* ]] && [ -z "$(field "$p" error)" ]; then
+  if result "$p"; then
     pt=$(field "$p" tokens_per_s) pm=$(field "$p" peak_mib) pf=$(field "$p" mfu)
   else
     pt=${p:-"-"} pm="-" pf="-"
@@ -103,8 +109,13 @@ row() {
 }
 for cfg in smollm2-135m llama-1b; do
   say "training-step benchmark $cfg: ckf"
-  timed 150 "$step_bench" --config "$cfg" > "$logs/step_ckf_$cfg.log" 2>&1 ||
-    { status=1; echo "ckf training-step benchmark $cfg failed:"; tail -20 "$logs/step_ckf_$cfg.log"; continue; }
+  if ! timed 150 "$step_bench" --config "$cfg" > "$logs/step_ckf_$cfg.log" 2>&1; then
+    status=1
+    echo "ckf training-step benchmark $cfg failed:"
+    tail -20 "$logs/step_ckf_$cfg.log"
+    rows+=("$(printf '%-13s ckf: %s' "$cfg" "$(tail -1 "$logs/step_ckf_$cfg.log" | cut -c1-100)")")
+    continue
+  fi
   ckf=$(grep '^step ' "$logs/step_ckf_$cfg.log")
   B=$(field "$ckf" B) T=$(field "$ckf" T)
   say "training-step benchmark $cfg: PyTorch + PEFT at B=$B T=$T"
@@ -117,10 +128,11 @@ for cfg in smollm2-135m llama-1b; do
     peft="failed rc=$rc"
     [ $rc -eq 124 ] && peft="timed out"
   fi
-  [[ $peft == step* ]] && [ -z "$(field "$peft" error)" ] && [ "$(field "$peft" lora_params)" != "$(field "$ckf" lora_params)" ] &&
+  if result "$peft" && [ "$(field "$peft" lora_params)" != "$(field "$ckf" lora_params)" ]; then
     echo "WARNING $cfg: LoRA parameters differ: ckf $(field "$ckf" lora_params), peft $(field "$peft" lora_params)"
+  fi
   pB=$(field "$peft" B)
-  if [[ $peft == step* ]] && [ -z "$(field "$peft" error)" ] && [ "$pB" != "$B" ]; then
+  if result "$peft" && [ "$pB" != "$B" ]; then
     row "$cfg" "$ckf" "OOM"
     say "training-step benchmark $cfg: ckf at the peer's B=$pB"
     if timed 150 "$step_bench" --config "$cfg" --B "$pB" --T "$T" > "$logs/step_ckf_${cfg}_B$pB.log" 2>&1; then
@@ -129,6 +141,7 @@ for cfg in smollm2-135m llama-1b; do
       status=1
       echo "ckf training-step benchmark $cfg at B=$pB failed:"
       tail -20 "$logs/step_ckf_${cfg}_B$pB.log"
+      rows+=("$(printf '%-13s ckf at B=%s: %s' "$cfg" "$pB" "$(tail -1 "$logs/step_ckf_${cfg}_B$pB.log" | cut -c1-90)")")
       continue
     fi
   fi
@@ -140,7 +153,8 @@ echo "== summary ($(elapsed), logs in $logs)"
 printf '%s\n' "${summary[@]}"
 sed -n '/^kernel /,$p' "$logs/bench.log"
 echo
-echo "training step (Multi-LoRA fwd + bwd + AdamW, bf16; peak: ckf device memory in use, PyTorch max_memory_allocated; MFU vs each one's measured bf16 GEMM peak)"
+echo "training step: Multi-LoRA fwd + bwd + AdamW, bf16 (tok/s: tokens per second; MiB: peak device memory,"
+echo "ckf's in use, PyTorch's max_memory_allocated; MFU against each one's measured bf16 GEMM peak)"
 printf '%-13s %-9s %12s %12s %6s %9s %9s %6s %7s %7s\n' config BxT "ckf tok/s" "peft tok/s" ratio "ckf MiB" \
   "peft MiB" ratio "ckf MFU" "peftMFU"
 printf '%s\n' "${rows[@]}"
