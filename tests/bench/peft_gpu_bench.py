@@ -24,6 +24,7 @@ Prints `gemm ...` and `step impl=peft ...` lines; without torch / transformers /
 it prints `step impl=peft ... error=missing_package:NAME` and exits 3.
 """
 import argparse
+import inspect
 import resource
 import sys
 import time
@@ -145,11 +146,17 @@ def run(torch, a, model, B):
     opt = torch.optim.AdamW(params, lr=1e-4, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
                             fused=a.device == "cuda")
 
+    # The LM head on positions T-answers-1 .. T-1 only (the last one predicts nothing and is dropped);
+    # transformers before 4.50 names the argument num_logits_to_keep.
+    forward_args = inspect.signature(type(model.get_base_model()).forward).parameters
+    keep = next((k for k in ("logits_to_keep", "num_logits_to_keep") if k in forward_args), None)
+    if keep is None:
+        raise SystemExit("peft_gpu_bench.py: this transformers' LlamaForCausalLM cannot limit the LM head's rows")
+
     def step():
         opt.zero_grad(set_to_none=True)
-        # logits of positions T-answers-1 .. T-1; the last one predicts nothing and is dropped
         with torch.autocast(a.device, dtype=torch.bfloat16):  # bf16 GEMMs for the fp32 adapters, as ckf's bf16 copies
-            logits = model(input_ids=ids, logits_to_keep=a.answers + 1).logits[:, :-1, :]
+            logits = model(input_ids=ids, **{keep: a.answers + 1}).logits[:, :-1, :]
         loss = F.cross_entropy(logits.float().reshape(-1, V), targets)
         loss.backward()
         opt.step()
@@ -190,7 +197,7 @@ def main():
         try:
             step_s, loss = run(torch, a, model, B)
             break
-        except torch.OutOfMemoryError:
+        except torch.cuda.OutOfMemoryError:
             model.zero_grad(set_to_none=True)
             oom_B = oom_B or B
             if B == 1:
