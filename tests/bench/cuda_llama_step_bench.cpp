@@ -155,6 +155,10 @@ BenchOptions parse_options(int argc, char** argv) {
 // (2x forward); LoRA computes input and weight gradients (2x forward). Not counted: the
 // flash-attention backward's recomputation of QK^T (hardware work, not model work), norms, RoPE,
 // SwiGLU, softmax, the optimizer, and ckf's one-hot scatter GEMM of the head's gradient.
+// Checked against torch.utils.flop_counter on the PyTorch peer (tiny config, two batch shapes): its
+// GEMM count equals this one but for attention (it counts T^2, not causal), one more head row, and
+// layer 0's q, k, v input gradients, which autograd skips on a text-only input (ckf computes them:
+// soft tokens need them) and this formula counts.
 double step_model_flops(const LlamaConfig& c, const LoraSpec& shared, const LoraSpec& task, int B, int T,
                         int answers) {
   const double N = double(B) * T, M = double(B) * answers, C = c.d_model, L = c.n_layers, H = c.n_heads,
