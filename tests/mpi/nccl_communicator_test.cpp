@@ -1,6 +1,8 @@
-// NcclCommunicator on device buffers against the same closed forms as the MPI tests. Needs one
-// GPU per rank (NCCL refuses two ranks on one GPU): skipped without CUDA or with too few GPUs.
-// Integer-valued f32 inputs keep sums exact, so results compare with tolerance 0.
+// NcclCommunicator on device buffers against the same closed forms as the MPI tests. Needs a
+// device per rank (tests/mpi/mpi_cuda_util.h): skipped without CUDA or with too few GPUs; in the
+// emulated build (CKF_CUDA=EMU) every rank has its own and the NCCL emulator carries the data.
+// Integer-valued f32 inputs keep sums exact, so results compare with tolerance 0. The largest size
+// is more than the emulator's 512 KiB shared-memory slot, so its chunking is exercised too.
 #include <gtest/gtest.h>
 
 #include <vector>
@@ -10,6 +12,7 @@
 #include "dist/nccl_communicator.h"
 #ifdef CKF_WITH_CUDA
 #include "kernels/cuda/check.h"
+#include "mpi_cuda_util.h"
 #endif
 
 using namespace ckf;
@@ -18,19 +21,7 @@ namespace {
 
 #ifdef CKF_WITH_CUDA
 
-// Skips unless every rank of the world has its own GPU; the same answer on every rank.
-bool gpus_for_every_rank(MpiCommunicator& world, std::string* why) {
-  int count = 0;
-  if (cudaGetDeviceCount(&count) != cudaSuccess) {
-    cudaGetLastError();
-    count = 0;
-  }
-  // The fewest GPUs any rank sees (max of negated counts), so every rank skips or none does.
-  int32_t neg = -count;
-  world.all_reduce(std::span<int32_t>(&neg, 1), ReduceOp::max);
-  *why = std::to_string(-neg) + " GPU(s) visible for " + std::to_string(world.size()) + " rank(s)";
-  return -neg >= world.size();
-}
+using mpitest::rank_device;
 
 std::vector<float> rank_values(int r, int64_t n) {
   std::vector<float> v(n);
@@ -54,54 +45,59 @@ struct DeviceBuffer {
 TEST(NcclCommunicator, CollectivesMatchClosedForms) {
   auto mpi = MpiCommunicator::world();
   std::string why;
-  if (!gpus_for_every_rank(*mpi, &why)) GTEST_SKIP() << why;
+  const int device = rank_device(*mpi, &why);
+  if (device < 0) GTEST_SKIP() << why;
   const int p = mpi->size(), me = mpi->rank();
-  auto nccl = NcclCommunicator::world(me);
+  auto nccl = NcclCommunicator::world(device);
   EXPECT_EQ(nccl->name(), "world");
   EXPECT_EQ(nccl->device(), Device::cuda);
-  for (int64_t n : {1, 7, 4097}) {
+  const std::vector<int64_t> sizes = {1, 7, 4097, 300007};
+  for (int64_t n : sizes) {
     DeviceBuffer buf(n), full(n * p);
-    buf.upload(rank_values(me, n));
+    std::vector<std::vector<float>> values, values_full;  // (p, n), (p, n * p)
+    for (int r = 0; r < p; ++r) values.push_back(rank_values(r, n)), values_full.push_back(rank_values(r, n * p));
+    buf.upload(values[me]);
     nccl->all_reduce(std::span<float>(buf.p, n));
     nccl->synchronize();
     std::vector<float> got = buf.download();
     for (int64_t i = 0; i < n; ++i) {
       double want = 0;
-      for (int r = 0; r < p; ++r) want += rank_values(r, n)[i];
+      for (int r = 0; r < p; ++r) want += values[r][i];
       ASSERT_EQ(got[i], want) << "all_reduce n " << n << " i " << i;
     }
-    buf.upload(rank_values(me, n));
+    buf.upload(values[me]);
     nccl->all_gather(std::span<const float>(buf.p, n), std::span<float>(full.p, n * p));
     nccl->synchronize();
     got = full.download();
     for (int r = 0; r < p; ++r)
-      for (int64_t i = 0; i < n; ++i) ASSERT_EQ(got[r * n + i], rank_values(r, n)[i]) << "all_gather";
-    full.upload(rank_values(me, n * p));
+      for (int64_t i = 0; i < n; ++i) ASSERT_EQ(got[r * n + i], values[r][i]) << "all_gather n " << n;
+    full.upload(values_full[me]);
     nccl->reduce_scatter(std::span<const float>(full.p, n * p), std::span<float>(buf.p, n), ReduceOp::max);
     nccl->synchronize();
     got = buf.download();
     for (int64_t i = 0; i < n; ++i) {
       double want = -1e30;
-      for (int r = 0; r < p; ++r) want = std::max<double>(want, rank_values(r, n * p)[me * n + i]);
-      ASSERT_EQ(got[i], want) << "reduce_scatter max";
+      for (int r = 0; r < p; ++r) want = std::max<double>(want, values_full[r][me * n + i]);
+      ASSERT_EQ(got[i], want) << "reduce_scatter max n " << n;
     }
     buf.upload(rank_values(me, n));
     nccl->broadcast(std::span<float>(buf.p, n), p - 1);
     nccl->synchronize();
-    EXPECT_EQ(buf.download(), rank_values(p - 1, n));
+    EXPECT_EQ(buf.download(), values[p - 1]);
   }
   nccl->barrier();
   uint64_t want_bytes = 0;
-  for (uint64_t n : {1, 7, 4097}) want_bytes += 2 * (p - 1) * n * 4 / p;
+  for (int64_t n : sizes) want_bytes += 2 * (p - 1) * uint64_t(n) * 4 / p;
   EXPECT_EQ(nccl->counter(Collective::all_reduce).bytes, want_bytes);
 }
 
 TEST(NcclCommunicator, SplitMakesOneCommunicatorPerSubGroup) {
   auto mpi = MpiCommunicator::world();
   std::string why;
-  if (!gpus_for_every_rank(*mpi, &why)) GTEST_SKIP() << why;
+  const int device = rank_device(*mpi, &why);
+  if (device < 0) GTEST_SKIP() << why;
   const int me = mpi->rank();
-  auto nccl = NcclCommunicator::world(me);
+  auto nccl = NcclCommunicator::world(device);
   auto sub = nccl->split(me % 2, me, "parity");
   ASSERT_NE(sub, nullptr);
   EXPECT_EQ(sub->device(), Device::cuda);
@@ -117,6 +113,32 @@ TEST(NcclCommunicator, SplitMakesOneCommunicatorPerSubGroup) {
   Tensor host = Tensor::empty({2});
   EXPECT_THROW(sub->all_reduce(host), Error);
 }
+
+#ifdef CKF_CUDA_EMU
+// Ranks issuing different collectives on one communicator would hang or mix buffers on a GPU; the
+// NCCL emulator (tests/cuda_emu/nccl_emu.cpp) fails every rank, naming both calls, and the
+// communicator stays usable.
+TEST(NcclCommunicator, EmulatorReportsMismatchedCalls) {
+  auto mpi = MpiCommunicator::world();
+  if (mpi->size() == 1) GTEST_SKIP() << "needs two ranks";
+  auto nccl = NcclCommunicator::world(0);
+  DeviceBuffer x(3);
+  x.upload({1.0f, 2.0f, 3.0f});
+  std::string msg;
+  try {
+    if (mpi->rank() == 0) nccl->all_reduce(std::span<float>(x.p, 3));
+    else nccl->broadcast(std::span<float>(x.p, 3), 0);
+  } catch (const Error& e) {
+    msg = e.what();
+  }
+  const char* want = mpi->rank() == 0 ? "while rank 1 called ncclBroadcast (count 3"
+                                       : "while rank 0 called ncclAllReduce (count 3";
+  EXPECT_NE(msg.find(want), std::string::npos) << "error was: '" << msg << "'";
+  nccl->all_reduce(std::span<float>(x.p, 3));
+  nccl->synchronize();
+  EXPECT_EQ(x.download(), (std::vector<float>{float(mpi->size()), 2.0f * mpi->size(), 3.0f * mpi->size()}));
+}
+#endif
 
 #else
 
