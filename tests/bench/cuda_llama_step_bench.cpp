@@ -272,10 +272,9 @@ struct StepRunner {
 
   // One training step on acts; asynchronous after the forward's read-back.
   void step(const LlamaBatch& batch, cuda::LlamaActsCuda& acts, uint64_t seed, const cuda::CudaContext& ctx) {
-    cuda::multilora_cuda_zero_grad(dev.lora, ctx.stream());
     loss = cuda::llama_cuda_forward(dev, batch, acts, {true, seed}, ctx);
     cuda::llama_cuda_backward(dev, acts, ctx);
-    cuda::adamw_update(opt.list.data(), 1, opt.n, adamw, ++opt.step, ctx.stream());
+    cuda::adamw_update(opt.list.data(), 1, opt.n, adamw, ++opt.step, 1.0f, ctx.stream());  // zeroes the grads
   }
 };
 
