@@ -31,11 +31,14 @@ int param_layer(const std::string& name) {
   return std::stoi(name.substr(at + key.size()));
 }
 
-// The GPU of this rank: its index among the ranks on its node.
+// The GPU of this rank. A rank that sees one GPU uses it (a launcher that hands each rank its own,
+// e.g. srun --gpus-per-task=1 or CUDA_VISIBLE_DEVICES per rank); with several visible, the i-th
+// rank on the node takes GPU i (ckf-mpirun.sh leaves CUDA_VISIBLE_DEVICES alone).
 int rank_device(int gpus) {
+  if (gpus == 1) return 0;
   const World w = world_init(nullptr, nullptr);
-  CKF_CHECK(w.local_rank < gpus, "--device cuda: " << w.local_size << " ranks on this node but only " << gpus
-                                                   << " GPUs visible (one GPU per rank)");
+  CKF_CHECK(w.local_size <= gpus, "--device cuda: " << w.local_size << " ranks on this node but only " << gpus
+                                                    << " GPUs visible (one GPU per rank)");
   return w.local_rank;
 }
 

@@ -82,6 +82,7 @@ class Trainer {
   int run();
 
  private:
+  // Forward and backward of this replica's tasks, then the gradient sync; the world's losses.
   StepLosses step_compute(const LoaderBatch& batch);
   void checkpoint(int64_t step);
   void resume();
@@ -159,6 +160,10 @@ StepLosses Trainer::step_compute(const LoaderBatch& batch) {
     red[t] += double(loss);
     red[T + t] += 1.0;
   }
+  // Before any other collective: on the device the last backward has already queued NCCL
+  // reductions, and a replica without samples this step must queue its own before it waits in
+  // the MPI all-reduce below, or its peers' NCCL calls would wait for it forever.
+  backend_->grad_sync();
   world_.all_reduce(red.data(), int64_t(red.size()), ElemType::f64, ReduceOp::sum);
   StepLosses out;
   out.task_loss.resize(T);
@@ -272,7 +277,6 @@ int Trainer::run() {
     const LoaderBatch batch = loader_->next();
     CKF_CHECK(batch.step == step_, "loader step " << batch.step << " out of line with the trainer's " << step_);
     const StepLosses losses = step_compute(batch);
-    backend_->grad_sync();
     const StepResult r = backend_->optimizer_step([&](double local) {
       world_.all_reduce(&local, 1, ElemType::f64, ReduceOp::sum);
       return local;
