@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <exception>
 #include <set>
 
 #include "core/check.h"
@@ -98,7 +99,9 @@ GradSyncCuda::GradSyncCuda(ProcessGrid& grid, std::vector<GradSyncCudaItem> item
 }
 
 GradSyncCuda::~GradSyncCuda() {
-  if (comm_) cudaStreamSynchronize(comm_);  // no CUDA_CHECK: a destructor must not throw
+  // No CUDA_CHECK: a destructor must not throw. When unwinding from an error the queued
+  // collectives may never complete (peers stopped elsewhere): do not wait; the communicators abort.
+  if (comm_ && std::uncaught_exceptions() == 0) cudaStreamSynchronize(comm_);
   groups_.clear();
   release_streams();
 }

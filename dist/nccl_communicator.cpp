@@ -2,6 +2,7 @@
 #include "dist/nccl_communicator.h"
 
 #include <cstring>
+#include <exception>
 
 #include "kernels/cuda/check.h"
 
@@ -43,7 +44,13 @@ NcclCommunicator::NcclCommunicator(std::unique_ptr<MpiCommunicator> mpi, int dev
 }
 
 NcclCommunicator::~NcclCommunicator() {
-  if (nccl_) ncclCommDestroy(nccl_);
+  if (!nccl_) return;
+  // Unwinding from an error: collectives this rank queued may never be matched by its peers, and
+  // ncclCommDestroy would wait for them (a hang instead of a failed job); abort them instead.
+  if (std::uncaught_exceptions() > 0)
+    ncclCommAbort(nccl_);
+  else
+    ncclCommDestroy(nccl_);
 }
 
 std::unique_ptr<NcclCommunicator> NcclCommunicator::world(int device, cudaStream_t stream) {

@@ -15,10 +15,10 @@ namespace ckf::cuda {
 
 using Bf16 = __nv_bfloat16;
 
-// Reallocates b (contents undefined) unless it already holds n elements.
+// b holds n elements (contents undefined); reallocated only to grow (kernels/cuda/buffer.h).
 template <class T>
 void device_ensure(DeviceBuffer<T>& b, size_t n) {
-  if (b.size() != n) b = DeviceBuffer<T>(n);
+  b.resize(n);
 }
 
 // b = 0 on the stream (no-op when empty).

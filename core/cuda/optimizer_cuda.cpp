@@ -29,7 +29,7 @@ AdamWCuda::AdamWCuda(std::vector<DeviceTensor> params, const OptimizerConfig& cf
   if (total > 0) {
     CUDA_CHECK(cudaMemset(m_.data(), 0, m_.bytes()));
     CUDA_CHECK(cudaMemset(v_.data(), 0, v_.bytes()));
-  }
+  }  // the list uploads below synchronise the device, so the zeros land before any stream reads m, v
   std::vector<AdamWTensor> adamw_list;
   std::vector<GradNormTensor> norm_list;
   for (size_t i = 0; i < params_.size(); i++) {

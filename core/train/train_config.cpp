@@ -112,6 +112,7 @@ bool train_config_parse(const std::vector<std::string>& args, TrainConfig& cfg, 
       ("max-steps", po::value(&cfg.max_steps)->default_value(cfg.max_steps), "stop this invocation at this step (0: steps)")
       ("seed", po::value(&cfg.seed)->default_value(cfg.seed), "seed of data order, adapters, mapper, dropout, curriculum")
       ("tp", po::value(&cfg.tp)->default_value(cfg.tp), "tensor-parallel ranks per replica")
+      ("device", po::value(&cfg.device)->default_value(cfg.device), "cpu | cuda: where each step's compute runs (cuda: one GPU per rank, tp 1)")
       ("bucket-bytes", po::value(&cfg.bucket_bytes)->default_value(cfg.bucket_bytes), "gradient all-reduce bucket size")
       ("log-every", po::value(&cfg.log_every)->default_value(cfg.log_every), "progress line every N steps")
       ("metrics", po::value(&cfg.metrics_path), "JSONL metrics file (rank 0)")
@@ -192,6 +193,12 @@ bool train_config_parse(const std::vector<std::string>& args, TrainConfig& cfg, 
             "--max-steps " << cfg.max_steps << " must be in [0, --steps " << cfg.steps << "]");
   if (cfg.max_steps == 0) cfg.max_steps = cfg.steps;
   CKF_CHECK(cfg.tp >= 1, "--tp " << cfg.tp << " must be >= 1");
+  CKF_CHECK(cfg.device == "cpu" || cfg.device == "cuda", "--device " << cfg.device << " is not cpu or cuda");
+  CKF_CHECK(cfg.device == "cpu" || cfg.tp == 1,
+            "--device cuda runs whole weights on each GPU: use --tp 1 (got --tp " << cfg.tp << ")");
+#ifndef CKF_WITH_CUDA
+  CKF_CHECK(cfg.device == "cpu", "--device cuda: this build has no CUDA backend (configure with CKF_CUDA=ON, nvcc present)");
+#endif
   CKF_CHECK(cfg.log_every >= 1, "--log-every must be >= 1");
   CKF_CHECK(cfg.ckpt_every >= 0 && cfg.keep_last >= 1, "--ckpt-every must be >= 0 and --keep-last >= 1");
   CKF_CHECK(cfg.resume == "none" || cfg.resume == "auto", "--resume: unknown '" << cfg.resume << "' (none | auto)");

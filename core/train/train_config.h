@@ -51,6 +51,7 @@ struct TrainConfig {
   int64_t max_steps = 0;  // stop this invocation once the step count reaches it (0: steps)
   uint64_t seed = 1;
   int tp = 1;
+  std::string device = "cpu";  // cpu | cuda: where the step's compute runs (train_backend.h)
   size_t bucket_bytes = size_t{25} << 20;
   int log_every = 1;
   std::string metrics_path;  // JSONL, rank 0; empty: none

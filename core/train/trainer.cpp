@@ -11,13 +11,13 @@
 #include "core/check.h"
 #include "core/optimizer.h"
 #include "core/rng.h"
-#include "dist/grad_sync.h"
 #include "dist/preemption.h"
 #include "dist/process_grid.h"
 #include "io/checkpoint.h"
 #include "io/loader.h"
 #include "io/shard.h"
 #include "io/tokenizer.h"
+#include "core/train/train_backend.h"
 #include "core/train/train_eval.h"
 #include "core/train/train_examples.h"
 #include "core/train/train_model.h"
@@ -82,8 +82,8 @@ class Trainer {
   int run();
 
  private:
+  // Forward and backward of this replica's tasks, then the gradient sync; the world's losses.
   StepLosses step_compute(const LoaderBatch& batch);
-  void backward_weighted(CkfStepActs& acts, double weight);
   void checkpoint(int64_t step);
   void resume();
   void log_step(int64_t step, const StepLosses& losses, const StepResult& r, double seconds);
@@ -94,13 +94,12 @@ class Trainer {
   std::unique_ptr<ProcessGrid> grid_;
   std::unique_ptr<TrainModel> m_;
   ModelIdentity model_identity_;  // of the base model file, recorded in and checked against checkpoints
-  std::unique_ptr<GradSync> sync_;
-  std::unique_ptr<AdamW> opt_;
+  std::unique_ptr<AdamW> opt_;  // the host optimizer state (checkpoints); the backend steps it or its device twin
+  std::unique_ptr<TrainBackend> backend_;
   std::unique_ptr<Loader> loader_;
   std::unique_ptr<TrainEval> eval_;  // null without --eval-every
   int64_t step_ = 0;               // steps completed
   int64_t skipped_ = 0;            // steps whose update was skipped (non-finite gradient)
-  std::vector<Tensor> grad_held_;  // (P) gradients of earlier tasks while a weighted one runs
   std::ofstream metrics_;
   std::chrono::steady_clock::time_point start_;
   int64_t start_step_ = 0;
@@ -117,8 +116,9 @@ Trainer::Trainer(const TrainConfig& cfg, Communicator& world) : cfg_(cfg), world
                                         placement_);
   m_ = train_model_create(cfg, *grid_);
   model_identity_ = train_model_identity(cfg);
-  sync_ = std::make_unique<GradSync>(*grid_, m_->trainable.sync_items, cfg.bucket_bytes);
   opt_ = std::make_unique<AdamW>(m_->trainable.params, cfg.optim, m_->trainable.count_in_norm);
+  backend_ = cfg.device == "cuda" ? train_backend_cuda_create(cfg, *grid_, *m_, *opt_)
+                                  : train_backend_cpu_create(cfg, *grid_, *m_, *opt_);
   LoaderOptions lo;
   lo.dir = cfg.data_dir;
   lo.split = Split::Train;
@@ -136,7 +136,11 @@ Trainer::Trainer(const TrainConfig& cfg, Communicator& world) : cfg_(cfg), world
 StepLosses Trainer::step_compute(const LoaderBatch& batch) {
   const size_t T = cfg_.tasks.size();
   std::vector<double> red(2 * T + 1, 0.0);  // loss sums (T), replica counts (T), tokens
-  for (const TaskBatch& part : batch.tasks) {
+  size_t last = batch.tasks.size();  // the last part with samples: its backward ends the step
+  for (size_t p = 0; p < batch.tasks.size(); ++p)
+    if (batch.tasks[p].samples.size() > 0) last = p;
+  for (size_t p = 0; p < batch.tasks.size(); ++p) {
+    const TaskBatch& part = batch.tasks[p];
     if (part.samples.size() == 0) continue;
     size_t t = 0;
     while (task_parse(cfg_.tasks[t]) != part.task) ++t;
@@ -152,12 +156,14 @@ StepLosses Trainer::step_compute(const LoaderBatch& batch) {
       for (const CkfExample& ex : examples) red[2 * T] += double(ex.prompt.size() + ex.answer.size());
     // Dropout masks: a pure function of (seed, step, task), so a resumed step draws the same ones.
     const LlamaRunMode mode{true, rng_mix(cfg_.seed ^ rng_mix(uint64_t(batch.step) * 16 + uint64_t(part.task)))};
-    CkfStepActs acts;
-    const float loss = ckf_forward(m_->model, m_->mapper, m_->cf, examples, acts, mode);
-    backward_weighted(acts, cfg_.loss_weights[t]);
+    const float loss = backend_->task_step(examples, mode, cfg_.loss_weights[t], p == last);
     red[t] += double(loss);
     red[T + t] += 1.0;
   }
+  // Before any other collective: on the device the last backward has already queued NCCL
+  // reductions, and a replica without samples this step must queue its own before it waits in
+  // the MPI all-reduce below, or its peers' NCCL calls would wait for it forever.
+  backend_->grad_sync();
   world_.all_reduce(red.data(), int64_t(red.size()), ElemType::f64, ReduceOp::sum);
   StepLosses out;
   out.task_loss.resize(T);
@@ -169,31 +175,9 @@ StepLosses Trainer::step_compute(const LoaderBatch& batch) {
   return out;
 }
 
-// Adds weight * (gradient of the task's mean loss) to the gradients: ckf_backward accumulates the
-// unweighted gradient, so with a weight other than 1 the gradients so far are held aside, the
-// task's backward runs on zeroed gradients, and the two are combined.
-void Trainer::backward_weighted(CkfStepActs& acts, double weight) {
-  if (weight == 1.0) {
-    ckf_backward(m_->model, m_->mapper, acts);
-    return;
-  }
-  const ParamRefs& ps = m_->trainable.params;
-  grad_held_.resize(ps.size());
-  for (size_t i = 0; i < ps.size(); ++i) {
-    grad_held_[i] = ps[i]->grad.clone();
-    std::fill_n(ps[i]->grad.data<float>(), ps[i]->grad.numel(), 0.0f);
-  }
-  ckf_backward(m_->model, m_->mapper, acts);
-  const float w = float(weight);
-  for (size_t i = 0; i < ps.size(); ++i) {
-    float* g = ps[i]->grad.data<float>();
-    const float* held = grad_held_[i].data<const float>();
-    for (int64_t k = 0; k < ps[i]->grad.numel(); ++k) g[k] = held[k] + w * g[k];
-  }
-}
-
 void Trainer::checkpoint(int64_t step) {
   if (cfg_.ckpt_dir.empty()) return;
+  backend_->to_host();
   TrainState state;
   state.step = step;
   state.optimizer_step = opt_->step_count();
@@ -233,6 +217,7 @@ void Trainer::resume() {
   checkpoint_load(ck, model_identity_, m_->trainable.params, opt_.get(), &state, world_.rank() % ck.manifest.world);
   CKF_CHECK(state.extra_int["seed"] == int64_t(cfg_.seed),
             "resume from " << ck.path << ": saved with --seed " << state.extra_int["seed"] << ", not " << cfg_.seed);
+  backend_->from_host();
   step_ = state.step;
   skipped_ = state.extra_int["skipped_steps"];
   loader_->seek(cursor_unmerge(state.data_cursor, cfg_.tasks));
@@ -270,7 +255,7 @@ void Trainer::log_step(int64_t step, const StepLosses& losses, const StepResult&
     line << (t ? "," : "") << "\"" << cfg_.tasks[t] << "\":" << num(losses.task_loss[t]);
   line << "},\"grad_norm\":" << num(r.grad_norm) << ",\"tokens_per_s\":" << num(tok_s) << ",\"skipped\":" << skipped_
        << ",\"bytes_sent\":{";
-  const auto& stats = sync_->last_stats();
+  const auto& stats = backend_->sync_stats();
   for (size_t g = 0; g < stats.size(); ++g) line << (g ? "," : "") << "\"" << stats[g].group << "\":" << stats[g].bytes;
   line << "}}\n";
   metrics_ << line.str() << std::flush;
@@ -292,8 +277,7 @@ int Trainer::run() {
     const LoaderBatch batch = loader_->next();
     CKF_CHECK(batch.step == step_, "loader step " << batch.step << " out of line with the trainer's " << step_);
     const StepLosses losses = step_compute(batch);
-    sync_->sync();
-    const StepResult r = opt_->step([&](double local) {
+    const StepResult r = backend_->optimizer_step([&](double local) {
       world_.all_reduce(&local, 1, ElemType::f64, ReduceOp::sum);
       return local;
     });
@@ -310,7 +294,10 @@ int Trainer::run() {
     ++step_;
     log_step(step_, losses, r, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     // At fixed steps, so a resumed run evaluates where an uninterrupted one does.
-    if (eval_ && step_ % cfg_.eval_every == 0) eval_->run(step_, metrics_.is_open() ? &metrics_ : nullptr);
+    if (eval_ && step_ % cfg_.eval_every == 0) {
+      backend_->to_host();
+      eval_->run(step_, metrics_.is_open() ? &metrics_ : nullptr);
+    }
     if (cfg_.ckpt_every > 0 && step_ % cfg_.ckpt_every == 0 && step_ < cfg_.max_steps) checkpoint(step_);
   }
   checkpoint(step_);

@@ -1,4 +1,7 @@
 // Device memory owned by one object: cudaMalloc on construction, cudaFree on destruction.
+// resize() keeps the allocation when it is large enough: cudaFree synchronises the whole device,
+// so a training step must not free (e.g. between two tasks' batches of different shapes) while
+// NCCL collectives it queued wait for peers (dist/grad_sync_cuda.h).
 #pragma once
 #include <cuda_runtime.h>
 
@@ -14,7 +17,7 @@ template <class T>
 class DeviceBuffer {
  public:
   DeviceBuffer() = default;
-  explicit DeviceBuffer(size_t n) : n_(n) {
+  explicit DeviceBuffer(size_t n) : n_(n), capacity_(n) {
     if (n_ > 0) CUDA_CHECK(cudaMalloc(&ptr_, n_ * sizeof(T)));
   }
   // A device copy of `host` (synchronous).
@@ -24,11 +27,19 @@ class DeviceBuffer {
   }
   DeviceBuffer(const DeviceBuffer&) = delete;
   DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-  DeviceBuffer(DeviceBuffer&& o) noexcept : ptr_(std::exchange(o.ptr_, nullptr)), n_(std::exchange(o.n_, 0)) {}
+  DeviceBuffer(DeviceBuffer&& o) noexcept
+      : ptr_(std::exchange(o.ptr_, nullptr)), n_(std::exchange(o.n_, 0)), capacity_(std::exchange(o.capacity_, 0)) {}
   DeviceBuffer& operator=(DeviceBuffer&& o) noexcept {
     std::swap(ptr_, o.ptr_);
     std::swap(n_, o.n_);
+    std::swap(capacity_, o.capacity_);
     return *this;
+  }
+
+  // Holds n elements from now on (contents undefined); reallocates only to grow.
+  void resize(size_t n) {
+    if (n > capacity_) *this = DeviceBuffer(n);
+    n_ = n;
   }
 
   T* data() { return ptr_; }
@@ -38,17 +49,24 @@ class DeviceBuffer {
 
   void upload(const std::vector<T>& host) {
     CKF_CHECK(host.size() == n_, "DeviceBuffer::upload: " << host.size() << " elements into a buffer of " << n_);
-    if (n_ > 0) CUDA_CHECK(cudaMemcpy(ptr_, host.data(), bytes(), cudaMemcpyHostToDevice));
+    if (n_ == 0) return;
+    CUDA_CHECK(cudaMemcpy(ptr_, host.data(), bytes(), cudaMemcpyHostToDevice));
+    // From pageable memory cudaMemcpy may return before the DMA lands, and kernels on a
+    // non-blocking stream are not ordered after the default stream's copy: wait for it.
+    CUDA_CHECK(cudaDeviceSynchronize());
   }
   std::vector<T> download() const {
     std::vector<T> host(n_);
+    // The default stream's copy does not wait for non-blocking streams: finish their work first.
+    CUDA_CHECK(cudaDeviceSynchronize());
     if (n_ > 0) CUDA_CHECK(cudaMemcpy(host.data(), ptr_, bytes(), cudaMemcpyDeviceToHost));
     return host;
   }
 
  private:
   T* ptr_ = nullptr;
-  size_t n_ = 0;
+  size_t n_ = 0;         // elements in use
+  size_t capacity_ = 0;  // elements allocated
 };
 
 }  // namespace ckf::cuda

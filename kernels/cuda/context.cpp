@@ -12,6 +12,10 @@ CudaContext::CudaContext(int device) : device_(device) {
     CUBLAS_CHECK(st);
   }
   CUBLAS_CHECK(cublasSetStream(cublas_, stream_));
+  // bf16-output GEMMs with a long reduction (the LM head's input gradient sums over the whole
+  // vocabulary) must add split-K partials in fp32, as the CPU twin does, not in bf16.
+  CUBLAS_CHECK(cublasSetMathMode(
+      cublas_, static_cast<cublasMath_t>(CUBLAS_DEFAULT_MATH | CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION)));
 }
 
 CudaContext::~CudaContext() {

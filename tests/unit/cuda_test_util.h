@@ -56,6 +56,7 @@ inline Bf16Buffer upload_bf16(const std::vector<float>& v) {
   for (size_t i = 0; i < v.size(); i++) bits[i] = f32_to_bf16(v[i]);
   Bf16Buffer buf(v.size());
   if (!v.empty()) CUDA_CHECK(cudaMemcpy(buf.data(), bits.data(), buf.bytes(), cudaMemcpyHostToDevice));
+  CUDA_CHECK(cudaDeviceSynchronize());  // landed before a kernel on the test's non-blocking stream reads it
   return buf;
 }
 

@@ -85,6 +85,11 @@ TEST(TrainConfig, ErrorsNameTheFlag) {
   EXPECT_NE(error_of(with(base_args(), {"--resume", "auto"})).find("--ckpt-dir"), std::string::npos);
   EXPECT_NE(error_of(with(base_args(), {"--max-steps", "500"})).find("--max-steps"), std::string::npos);
   EXPECT_NE(error_of({"--model.random", "tiny", "--model.vocab", "300"}).find("--data.dir"), std::string::npos);
+  EXPECT_NE(error_of(with(base_args(), {"--device", "gpu"})).find("--device gpu"), std::string::npos);
+  EXPECT_NE(error_of(with(base_args(), {"--device", "cuda", "--tp", "2"})).find("--tp"), std::string::npos);
+#ifndef CKF_WITH_CUDA
+  EXPECT_NE(error_of(with(base_args(), {"--device", "cuda"})).find("no CUDA backend"), std::string::npos);
+#endif
   // A bad key inside the INI file names the key too.
   const fs::path ini = fs::path(testing::TempDir()) / "train_config_bad.ini";
   {

@@ -7,8 +7,10 @@
                                              same parameter and AdamW moment names, bit for bit
   same_run.py ckpt-global DIR_A DIR_B         the whole tensors, assembled from each directory's shards by
                                              their global offsets (any TP/DP layout), are bit-identical
-  same_run.py metrics-close A B FIRST LAST    steps FIRST..LAST have loss and grad norm within 1e-4
-                                             relative (runs that differ only in summation order, e.g. TP)
+  same_run.py metrics-close A B FIRST LAST [RTOL]
+                                             steps FIRST..LAST have loss and grad norm within RTOL
+                                             relative (default 1e-4: runs that differ only in summation
+                                             order, e.g. TP; a bf16 device run against fp32 needs more)
 Exits non-zero naming the first difference.
 """
 import glob
@@ -80,13 +82,13 @@ def same_checkpoint_global(a_dir, b_dir):
     print(f"same state: {len(a)} whole tensors bit-identical")
 
 
-def close_metrics(a_path, b_path, first, last):
+def close_metrics(a_path, b_path, first, last, rtol=1e-4):
     a, b = ({r["step"]: r for r in records(p)[0]} for p in (a_path, b_path))
     for s in range(first, last + 1):
         for k in ("loss", "grad_norm"):
             x, y = a[s][k], b[s][k]
-            assert abs(x - y) <= 1e-4 * abs(y), f"step {s} {k}: {x} ({a_path}) vs {y} ({b_path})"
-    print(f"close runs: steps {first}..{last} agree in loss and grad norm")
+            assert abs(x - y) <= rtol * abs(y), f"step {s} {k}: {x} ({a_path}) vs {y} ({b_path}), rtol {rtol}"
+    print(f"close runs: steps {first}..{last} agree in loss and grad norm (rtol {rtol})")
 
 
 if __name__ == "__main__":
@@ -96,7 +98,7 @@ if __name__ == "__main__":
         same_checkpoint(sys.argv[2], sys.argv[3])
     elif len(sys.argv) == 4 and sys.argv[1] == "ckpt-global":
         same_checkpoint_global(sys.argv[2], sys.argv[3])
-    elif len(sys.argv) == 6 and sys.argv[1] == "metrics-close":
-        close_metrics(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
+    elif len(sys.argv) in (6, 7) and sys.argv[1] == "metrics-close":
+        close_metrics(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), *map(float, sys.argv[6:]))
     else:
         sys.exit(__doc__)

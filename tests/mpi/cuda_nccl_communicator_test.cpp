@@ -32,7 +32,10 @@ std::vector<float> rank_values(int r, int64_t n) {
 struct DeviceBuffer {
   explicit DeviceBuffer(int64_t n) : n(n) { CUDA_CHECK(cudaMalloc(&p, n * sizeof(float))); }
   ~DeviceBuffer() { cudaFree(p); }
-  void upload(const std::vector<float>& v) { CUDA_CHECK(cudaMemcpy(p, v.data(), n * 4, cudaMemcpyHostToDevice)); }
+  void upload(const std::vector<float>& v) {
+    CUDA_CHECK(cudaMemcpy(p, v.data(), n * 4, cudaMemcpyHostToDevice));
+    CUDA_CHECK(cudaDeviceSynchronize());  // landed before NCCL reads it on another stream
+  }
   std::vector<float> download() const {
     std::vector<float> v(n);
     CUDA_CHECK(cudaMemcpy(v.data(), p, n * 4, cudaMemcpyDeviceToHost));
