@@ -1,9 +1,11 @@
 // The CKF training loop (ARCHITECTURE §1-§2). Per step, on every rank:
 //   1. the loader yields this replica's samples of each task it holds; each sample becomes one
 //      example (topk: one per candidate), soft or text by the curriculum;
-//   2. per task: ckf_forward / ckf_backward; the objective is the sum over tasks of the task's
-//      loss weight times its mean answer-token loss;
-//   3. GradSync: shared adapters and the mapper averaged over dp, a task's adapters over its replicas;
+//   2. per task: forward and backward (train_backend.h: on the CPU, or with --device cuda on the
+//      GPU); the objective is the sum over tasks of the task's loss weight times its mean
+//      answer-token loss;
+//   3. gradient sync: shared adapters and the mapper averaged over dp, a task's adapters over its
+//      replicas (on the device, NCCL starts during the step's last backward);
 //   4. AdamW with the global gradient norm (each distinct tensor counted once) and clipping; a
 //      non-finite gradient anywhere skips the step on every rank;
 //   5. rank 0 prints progress and appends a JSONL metrics line; checkpoints every N steps;
