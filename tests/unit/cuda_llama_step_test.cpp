@@ -76,18 +76,26 @@ TEST(CudaLlamaStepHost, BatchPackFollowsTheCpuConventions) {
     }
   EXPECT_EQ(in.soft_rows_host, (std::vector<int32_t>{0 * 7 + 2, 2 * 7 + 0, 2 * 7 + 5}));
   EXPECT_EQ(in.soft_host, to_floats(b.soft_vectors));
-  ASSERT_EQ(in.select_host.size(), size_t(M) * N);
   double dloss_sum = 0.0;
   for (int m = 0; m < M; ++m) {
     const int row = b.outputs[m].seq * T + b.outputs[m].pos;
     EXPECT_EQ(in.out_rows_host[m], row);
     EXPECT_EQ(in.targets_host[m], b.outputs[m].target);
-    for (int n = 0; n < N; ++n)
-      EXPECT_EQ(bf16_to_f32(in.select_host[size_t(m) * N + n]), n == row ? 1.0f : 0.0f) << "select " << m << ", " << n;
     EXPECT_EQ(in.dlosses_host[m], b.outputs[m].target == kIgnoreTarget ? 0.0f : 1.0f / 6.0f) << "row " << m;
     dloss_sum += in.dlosses_host[m];
   }
   EXPECT_NEAR(dloss_sum, 1.0, 1e-6) << "the loss is the mean over rows with a target";
+  // The head's scatter plan: every m once, under its own row; the twice-requested row has one group.
+  const cuda::RowScatterPlan& plan = in.out_plan_host;
+  ASSERT_EQ(plan.rows.size(), size_t(M - 1));
+  ASSERT_EQ(plan.offsets.size(), size_t(M));
+  std::vector<int> seen(M, 0);
+  for (size_t r = 0; r < plan.rows.size(); ++r)
+    for (int k = plan.offsets[r]; k < plan.offsets[r + 1]; ++k) {
+      EXPECT_EQ(in.out_rows_host[plan.srcs[k]], plan.rows[r]) << "plan row " << r;
+      ++seen[plan.srcs[k]];
+    }
+  EXPECT_EQ(seen, std::vector<int>(M, 1));
 }
 
 TEST(CudaLlamaStepHost, SegmentsGroupConsecutiveSequencesOfOneTask) {
