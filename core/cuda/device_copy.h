@@ -1,6 +1,6 @@
 // Host <-> device copies of the device decoder: fp32 tensors to bf16 or fp32 device buffers and
 // back, and buffers sized on demand (activations are kept across steps and only reallocated when
-// the batch shape changes). Synchronous copies: they run at upload time or once per step.
+// a batch needs more than any before). Synchronous copies: they run at upload time or once per step.
 #pragma once
 #include <cuda_bf16.h>
 
@@ -15,10 +15,10 @@ namespace ckf::cuda {
 
 using Bf16 = __nv_bfloat16;
 
-// Reallocates b (contents undefined) unless it already holds n elements.
+// b holds n elements (contents undefined); the allocation only grows (DeviceBuffer::resize).
 template <class T>
 void device_ensure(DeviceBuffer<T>& b, size_t n) {
-  if (b.size() != n) b = DeviceBuffer<T>(n);
+  b.resize(n);
 }
 
 // b = 0 on the stream (no-op when empty).

@@ -1,4 +1,7 @@
 // Device memory owned by one object: cudaMalloc on construction, cudaFree on destruction.
+// resize() keeps the allocation when it is large enough: per-step activations whose shape changes
+// from batch to batch would otherwise pay a cudaFree (which synchronises the device) and a
+// cudaMalloc every step.
 #pragma once
 #include <cuda_runtime.h>
 
@@ -14,7 +17,7 @@ template <class T>
 class DeviceBuffer {
  public:
   DeviceBuffer() = default;
-  explicit DeviceBuffer(size_t n) : n_(n) {
+  explicit DeviceBuffer(size_t n) : n_(n), capacity_(n) {
     if (n_ > 0) CUDA_CHECK(cudaMalloc(&ptr_, n_ * sizeof(T)));
   }
   // A device copy of `host` (synchronous).
@@ -24,11 +27,19 @@ class DeviceBuffer {
   }
   DeviceBuffer(const DeviceBuffer&) = delete;
   DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-  DeviceBuffer(DeviceBuffer&& o) noexcept : ptr_(std::exchange(o.ptr_, nullptr)), n_(std::exchange(o.n_, 0)) {}
+  DeviceBuffer(DeviceBuffer&& o) noexcept
+      : ptr_(std::exchange(o.ptr_, nullptr)), n_(std::exchange(o.n_, 0)), capacity_(std::exchange(o.capacity_, 0)) {}
   DeviceBuffer& operator=(DeviceBuffer&& o) noexcept {
     std::swap(ptr_, o.ptr_);
     std::swap(n_, o.n_);
+    std::swap(capacity_, o.capacity_);
     return *this;
+  }
+
+  // n elements, contents undefined; reallocates only when the allocation holds fewer than n.
+  void resize(size_t n) {
+    if (n > capacity_) *this = DeviceBuffer(n);
+    n_ = n;
   }
 
   T* data() { return ptr_; }
@@ -48,7 +59,8 @@ class DeviceBuffer {
 
  private:
   T* ptr_ = nullptr;
-  size_t n_ = 0;
+  size_t n_ = 0;         // elements in use
+  size_t capacity_ = 0;  // elements allocated
 };
 
 }  // namespace ckf::cuda

@@ -169,6 +169,46 @@ TEST_F(CudaLlamaStep, BackwardAccumulatesAdapterGradients) {
   }
 }
 
+// The batch padded to T > batch.T with every request made twice: a larger shape in N, M and R.
+LlamaBatch batch_widened(const LlamaBatch& b, int T) {
+  LlamaBatch w = b;
+  w.T = T;
+  w.tokens.assign(size_t(b.B) * T, 1000);  // past each length: ignored
+  for (int s = 0; s < b.B; ++s)
+    for (int t = 0; t < b.T; ++t) w.tokens[size_t(s) * T + t] = b.tokens[size_t(s) * b.T + t];
+  w.outputs.insert(w.outputs.end(), b.outputs.begin(), b.outputs.end());
+  return w;
+}
+
+// Activations are kept across steps and only grow (DeviceBuffer::resize): a step after a larger
+// one must give the same bits as the same step on fresh activations (nothing reads stale rows).
+TEST_F(CudaLlamaStep, SmallerBatchAfterLargerMatchesFreshActivations) {
+  const LlamaConfig cfg = odd_config();
+  LlamaModel model = tiny_model(cfg, {"ctr", "seq"}, 44);
+  const LlamaBatch batch = tiny_batch(cfg, {"ctr", "seq", "ctr"}, 7);
+  cuda::LlamaModelCuda dev = cuda::llama_model_cuda_upload(model);
+  auto run = [&](cuda::LlamaActsCuda& acts, const LlamaBatch& b) {
+    cuda::multilora_cuda_zero_grad(dev.lora, stream());
+    const float loss = cuda::llama_cuda_forward(dev, b, acts, {true, 5}, *ctx_);
+    cuda::llama_cuda_backward(dev, acts, *ctx_);
+    cuda::multilora_cuda_grads_download(dev.lora, model.lora, stream());
+    std::vector<float> grads;
+    for (const LoraParam& p : multilora_params(model.lora)) {
+      const std::vector<float> g = to_floats(p.grad);
+      grads.insert(grads.end(), g.begin(), g.end());
+    }
+    return std::tuple(loss, cuda::llama_cuda_logits(acts, *ctx_), cuda::llama_cuda_d_soft(acts, *ctx_), grads);
+  };
+  cuda::LlamaActsCuda fresh, reused;
+  const auto want = run(fresh, batch);
+  run(reused, batch_widened(batch, 12));
+  const auto got = run(reused, batch);
+  EXPECT_EQ(std::get<0>(got), std::get<0>(want)) << "loss";
+  EXPECT_EQ(std::get<1>(got), std::get<1>(want)) << "logits";
+  EXPECT_EQ(std::get<2>(got), std::get<2>(want)) << "d_soft";
+  EXPECT_EQ(std::get<3>(got), std::get<3>(want)) << "adapter gradients";
+}
+
 }  // namespace
 
 #else
