@@ -1,6 +1,6 @@
 // Host <-> device copies of the device decoder: fp32 tensors to bf16 or fp32 device buffers and
 // back, and buffers sized on demand (activations are kept across steps and only reallocated when
-// the batch shape changes). Synchronous copies: they run at upload time or once per step.
+// a batch needs more than any before). Synchronous copies: they run at upload time or once per step.
 #pragma once
 #include <cuda_bf16.h>
 

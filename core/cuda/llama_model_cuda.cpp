@@ -1,7 +1,6 @@
 #include "core/cuda/llama_model_cuda.h"
 
 #include "core/check.h"
-#include "core/half.h"
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/cross_entropy.h"
 #include "kernels/cuda/embedding.h"
@@ -26,15 +25,14 @@ int llama_batch_cuda_pack(const LlamaBatch& b, LlamaBatchCuda& in) {
                         b.soft_vectors.data<const float>() + b.soft_vectors.numel());
   in.out_rows_host.resize(M);
   in.targets_host.resize(M);
-  in.select_host.assign(size_t(M) * N, f32_to_bf16(0.0f));
   int loss_rows = 0;
   for (int m = 0; m < M; ++m) {
     const LogitRequest& r = b.outputs[m];
     in.out_rows_host[m] = r.seq * T + r.pos;
     in.targets_host[m] = r.target;
-    in.select_host[size_t(m) * N + in.out_rows_host[m]] = f32_to_bf16(1.0f);
     if (r.target != kIgnoreTarget) ++loss_rows;
   }
+  row_scatter_plan(in.out_rows_host.data(), M, in.out_plan_host);
   in.dlosses_host.resize(M);
   for (int m = 0; m < M; ++m)
     in.dlosses_host[m] = in.targets_host[m] == kIgnoreTarget ? 0.0f : 1.0f / static_cast<float>(loss_rows);
@@ -60,7 +58,9 @@ void batch_upload(const LlamaBatch& b, LlamaActsCuda& acts, cudaStream_t stream)
   upload_async(in.soft_rows, in.soft_rows_host, stream);
   upload_async(in.soft, in.soft_host, stream);
   upload_async(in.out_rows, in.out_rows_host, stream);
-  upload_async(in.select, in.select_host, stream);
+  upload_async(in.out_plan_rows, in.out_plan_host.rows, stream);
+  upload_async(in.out_plan_offsets, in.out_plan_host.offsets, stream);
+  upload_async(in.out_plan_srcs, in.out_plan_host.srcs, stream);
   upload_async(in.targets, in.targets_host, stream);
 }
 
@@ -188,9 +188,9 @@ void llama_cuda_backward(LlamaModelCuda& model, LlamaActsCuda& acts, const CudaC
                            acts.in.dlosses.data(), M, V, 0, kIgnoreTarget, stream);
     device_zero(acts.dsel, stream);
     linear_backward_input(ctx.cublas(), acts.dsel.data(), acts.dlogits.data(), w.lm_head(), M, C, V);
-    // dlnf (N, C) = select (M, N)^T dsel (M, C)
-    gemm(ctx.cublas(), acts.dlnf.data(), GemmType::bf16, acts.in.select.data(), acts.dsel.data(), GemmType::bf16, N, C,
-         M, true, false);
+    // Row out_rows[m] of dlnf = the sum of its dsel[m] (in m order when requested twice); the rest stay 0.
+    row_scatter_sum(acts.dlnf.data(), acts.dsel.data(), acts.in.out_plan_rows.data(), acts.in.out_plan_offsets.data(),
+                    acts.in.out_plan_srcs.data(), static_cast<int>(acts.in.out_plan_host.rows.size()), C, stream);
   }
   device_zero(acts.dresid, stream);
   rmsnorm_backward(acts.dresid.data(), nullptr, acts.dlnf.data(), resid_at(acts, C, L), w.norm.data(),

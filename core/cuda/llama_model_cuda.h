@@ -18,6 +18,7 @@
 #include "core/cuda/transformer_block_cuda.h"
 #include "core/llama_model.h"
 #include "kernels/cuda/context.h"
+#include "kernels/cuda/row_scatter.h"
 
 namespace ckf::cuda {
 
@@ -36,15 +37,15 @@ struct LlamaBatchCuda {
   std::vector<int32_t> ids_host, pos_host, soft_rows_host, out_rows_host, targets_host;  // as below
   std::vector<float> soft_host, dlosses_host;                                            // as below
   std::vector<float> dlosses_weighted_host;  // (M) loss_weight * dlosses_host, the last backward's
-  std::vector<uint16_t> select_host;                                                     // (M, N) bf16 bits
+  RowScatterPlan out_plan_host;  // out_rows grouped by row: the head's backward scatter (R distinct rows)
   DeviceBuffer<int32_t> ids;        // (N) token ids; padding rows look up token 0
   DeviceBuffer<int32_t> pos;        // (N) position of each row in its sequence
   DeviceBuffer<int32_t> soft_rows;  // (S) row of each soft token
   DeviceBuffer<float> soft;         // (S, C) soft-token vectors
   DeviceBuffer<int32_t> out_rows;   // (M) row of each requested position
-  // (M, N) one-hot of out_rows: backward scatters d sel through it as a GEMM (M*N*C flops, small
-  // next to the step), which sums a row requested twice without a scatter kernel.
-  DeviceBuffer<Bf16> select;
+  DeviceBuffer<int32_t> out_plan_rows;     // (R) out_plan_host.rows
+  DeviceBuffer<int32_t> out_plan_offsets;  // (R + 1) out_plan_host.offsets
+  DeviceBuffer<int32_t> out_plan_srcs;     // (M) out_plan_host.srcs
   DeviceBuffer<int32_t> targets;  // (M) kIgnoreTarget for logits-only rows
   DeviceBuffer<float> dlosses;    // (M) loss_weight * d mean-loss / d row loss, uploaded by the backward
 };

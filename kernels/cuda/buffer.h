@@ -1,7 +1,7 @@
 // Device memory owned by one object: cudaMalloc on construction, cudaFree on destruction.
 // resize() keeps the allocation when it is large enough: cudaFree synchronises the whole device,
-// so a training step must not free (e.g. between two tasks' batches of different shapes) while
-// NCCL collectives it queued wait for peers (dist/grad_sync_cuda.h).
+// so per-step buffers whose shape changes from batch to batch would stall every step, and a free
+// inside a step with NCCL collectives queued would wait for the peers (dist/grad_sync_cuda.h).
 #pragma once
 #include <cuda_runtime.h>
 

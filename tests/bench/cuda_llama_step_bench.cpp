@@ -1,11 +1,12 @@
 // One Multi-LoRA training step of the device decoder (core/cuda/llama_model_cuda.h) with random
-// bf16 weights: zero the adapter gradients, forward, backward, and one AdamW launch over every
-// LoRA parameter (kernels/cuda/adamw.h, train defaults: lr 1e-4, betas 0.9/0.999, eps 1e-8, no
-// weight decay; no gradient clipping). Adapters are the train defaults (core/train/train_config.h):
-// shared k, v, o + one task's q, r 16, alpha 64, dropout 0.1; every sequence belongs to that task
-// ("ctr"), so a token meets exactly the adapters a CKF sample meets. No soft tokens (text only).
-// B random sequences of T tokens; the loss is on the last `answers` positions of each sequence (a
-// CKF sample's short answer), the LM head runs on those rows only.
+// bf16 weights: forward, backward, and the optimizer step `ckf train --device cuda` runs over every
+// LoRA parameter (core/cuda/optimizer_cuda.h's AdamWCuda: the fp64 gradient norm, one 8-byte
+// read-back, one AdamW launch that clips, updates and zeroes the gradients; train defaults: lr 1e-4
+// cosine, betas 0.9/0.999, eps 1e-8, no weight decay, clip 1.0). Adapters are the train defaults
+// (core/train/train_config.h): shared k, v, o + one task's q, r 16, alpha 64, dropout 0.1; every
+// sequence belongs to that task ("ctr"), so a token meets exactly the adapters a CKF sample meets.
+// No soft tokens (text only). B random sequences of T tokens; the loss is on the last `answers`
+// positions of each sequence (a CKF sample's short answer), the LM head runs on those rows only.
 // tests/bench/peft_gpu_bench.py is the PyTorch + PEFT peer: same shapes, adapters, batch, loss
 // rows, FLOP formula and output line.
 //
@@ -18,13 +19,13 @@
 //   tiny          a toy shape for the CUDA emulator (CKF_CUDA=EMU): proves the code path, its numbers mean nothing
 //
 // B "auto" (the default, but for tiny) fills the device: the activation memory of one step is measured at
-// B = 1 and B = 2 and modelled as fixed + per_seq * B + select * B^2 (select: the (M, N) bf16 one-hot
-// the head's backward scatters through, 2 * answers * T bytes per B^2); B is the largest value whose
-// modelled memory fits in --fill (0.9) of the memory left free after the weights are uploaded,
-// capped at --max-tokens / T.
+// B = 1 and B = 2 and modelled as fixed + per_seq * B; B is the largest value whose modelled memory
+// fits in --fill (0.9) of the memory left free after the weights are uploaded, capped at
+// --max-tokens / T.
 //
 // Timing: CUDA events around the timed steps, after --warmup steps; the host work of each step
-// (batch packing, the forward's read-back of the losses) is inside the measured time.
+// (batch packing, the forward's read-back of the losses, the optimizer's read-back of the gradient
+// norm) is inside the measured time.
 // Memory: peak_mib = device memory in use (cudaMemGetInfo: total - free) after the timed steps
 // minus before the upload; the step allocates nothing transiently (activation buffers are sized
 // once and kept), so this is the step's high-water mark (cuBLAS's workspace, allocated by the GEMM
@@ -48,14 +49,16 @@
 #include <exception>
 #include <iomanip>
 #include <map>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
 
 #include "core/check.h"
 #include "core/cuda/llama_model_cuda.h"
+#include "core/cuda/multi_lora_cuda.h"
+#include "core/cuda/optimizer_cuda.h"
 #include "core/rng.h"
-#include "kernels/cuda/adamw.h"
 #include "kernels/cuda/gemm.h"
 
 using namespace ckf;
@@ -243,40 +246,28 @@ LlamaBatch random_batch(const LlamaConfig& cfg, int B, int T, int answers, const
   return batch;
 }
 
-// Adam state over the flat adapter buffers: one AdamWTensor covering every A and B.
-struct LoraAdamW {
-  cuda::DeviceBuffer<float> m, v;              // (P)
-  cuda::DeviceBuffer<cuda::AdamWTensor> list;  // (1)
-  int64_t n = 0;
-  int64_t step = 0;
-};
-
-LoraAdamW lora_adamw_create(cuda::MultiLoraCuda& lora, cudaStream_t stream) {
-  LoraAdamW opt;
-  opt.n = int64_t(lora.params.size());
-  opt.m = cuda::DeviceBuffer<float>(lora.params.size());
-  opt.v = cuda::DeviceBuffer<float>(lora.params.size());
-  cuda::device_zero(opt.m, stream);
-  cuda::device_zero(opt.v, stream);
-  opt.list = cuda::DeviceBuffer<cuda::AdamWTensor>(std::vector<cuda::AdamWTensor>{
-      {lora.params.data(), lora.grads.data(), opt.m.data(), opt.v.data(), lora.params_bf16.data(), opt.n}});
-  return opt;
-}
-
 struct StepRunner {
   LlamaModel host;
   cuda::LlamaModelCuda dev;
-  LoraAdamW opt;
-  cpu::AdamWConfig adamw;  // train defaults
+  std::optional<cuda::AdamWCuda> opt;  // over multilora_cuda_tensors, after the upload
   float loss = 0.0f;
+  StepResult last;  // of the latest optimizer step
 
-  // One training step on acts; asynchronous after the forward's read-back.
+  // One training step on acts; asynchronous after the optimizer's read-back of the gradient norm.
   void step(const LlamaBatch& batch, cuda::LlamaActsCuda& acts, uint64_t seed, const cuda::CudaContext& ctx) {
     loss = cuda::llama_cuda_forward(dev, batch, acts, {true, seed}, ctx);
     cuda::llama_cuda_backward(dev, acts, ctx);
-    cuda::adamw_update(opt.list.data(), 1, opt.n, adamw, ++opt.step, 1.0f, ctx.stream());  // zeroes the grads
+    last = opt->step([](double local) { return local; }, ctx.stream());  // one rank: the local sum is global
   }
 };
+
+// ckf train's optimizer defaults (core/train/train_config.cpp); the cosine schedule spans its
+// default 100 steps.
+OptimizerConfig train_default_optimizer() {
+  OptimizerConfig cfg;
+  cfg.schedule.total_steps = 100;
+  return cfg;
+}
 
 // Device bytes one step's activations and scratch hold at batch B (measured, then freed).
 size_t activation_bytes(StepRunner& r, const BenchOptions& o, int B, const cuda::CudaContext& ctx) {
@@ -289,14 +280,11 @@ size_t activation_bytes(StepRunner& r, const BenchOptions& o, int B, const cuda:
 
 int auto_batch(StepRunner& r, const BenchOptions& o, const cuda::CudaContext& ctx) {
   const double a1 = double(activation_bytes(r, o, 1, ctx)), a2 = double(activation_bytes(r, o, 2, ctx));
-  const double quad = 2.0 * o.answers * o.T;
-  const double per_seq = std::max(1.0, a2 - a1 - 3 * quad), fixed = std::max(0.0, a1 - per_seq - quad);
+  const double per_seq = std::max(1.0, a2 - a1), fixed = std::max(0.0, a1 - per_seq);
   size_t free = 0, total = 0;
   CUDA_CHECK(cudaMemGetInfo(&free, &total));
   const double budget = o.fill * double(free) - fixed;
-  // Largest B with per_seq * B + quad * B^2 <= budget.
-  const double b =
-      std::min(1e9, (-per_seq + std::sqrt(per_seq * per_seq + 4 * quad * std::max(0.0, budget))) / (2 * quad));
+  const double b = std::min(1e9, std::max(0.0, budget) / per_seq);  // largest B with per_seq * B <= budget
   const int cap = int(std::max<int64_t>(1, o.max_tokens / o.T));
   std::printf("auto_batch per_seq_mib=%.1f fixed_mib=%.1f free_mib=%.0f fill=%.2f fits_B=%d cap_B=%d\n",
               per_seq / 1048576.0, fixed / 1048576.0, free / 1048576.0, o.fill, int(b), cap);
@@ -318,7 +306,7 @@ int run(const BenchOptions& o) {
   r.host.lora = multilora_create(r.host.config, lora_spec_shared_default(), lora_spec_task_default(), {"ctr"}, 2);
   r.dev = cuda::llama_model_cuda_upload(r.host);
   r.host.weights = LlamaWeights{};  // the host copy is no longer needed
-  r.opt = lora_adamw_create(r.dev.lora, ctx.stream());
+  r.opt.emplace(cuda::multilora_cuda_tensors(r.dev.lora, r.host.lora), train_default_optimizer());
   const size_t with_model = device_used_bytes();
 
   const int B = o.B > 0 ? o.B : auto_batch(r, o, ctx);
@@ -337,9 +325,10 @@ int run(const BenchOptions& o) {
               "peak_mib=%.0f model_mib=%.0f lora_params=%lld flops_per_step=%.4e tflops=%.2f gemm_peak_tflops=%.1f "
               "mfu=%.4f loss=%.4f\n",
               o.config.c_str(), B, o.T, o.answers, o.steps, double(B) * o.T / step_s, step_s * 1e3,
-              peak_bytes / 1048576.0, (with_model - base) / 1048576.0, static_cast<long long>(r.opt.n), flops, tflops,
-              peak, tflops / peak, r.loss);
+              peak_bytes / 1048576.0, (with_model - base) / 1048576.0,
+              static_cast<long long>(r.dev.lora.params.size()), flops, tflops, peak, tflops / peak, r.loss);
   CKF_CHECK(std::isfinite(r.loss), "the training loss is not finite: " << r.loss);
+  CKF_CHECK(r.last.applied, "the last optimizer step was skipped: gradient norm " << r.last.grad_norm);
   return 0;
 }
 

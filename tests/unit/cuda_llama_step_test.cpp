@@ -76,18 +76,26 @@ TEST(CudaLlamaStepHost, BatchPackFollowsTheCpuConventions) {
     }
   EXPECT_EQ(in.soft_rows_host, (std::vector<int32_t>{0 * 7 + 2, 2 * 7 + 0, 2 * 7 + 5}));
   EXPECT_EQ(in.soft_host, to_floats(b.soft_vectors));
-  ASSERT_EQ(in.select_host.size(), size_t(M) * N);
   double dloss_sum = 0.0;
   for (int m = 0; m < M; ++m) {
     const int row = b.outputs[m].seq * T + b.outputs[m].pos;
     EXPECT_EQ(in.out_rows_host[m], row);
     EXPECT_EQ(in.targets_host[m], b.outputs[m].target);
-    for (int n = 0; n < N; ++n)
-      EXPECT_EQ(bf16_to_f32(in.select_host[size_t(m) * N + n]), n == row ? 1.0f : 0.0f) << "select " << m << ", " << n;
     EXPECT_EQ(in.dlosses_host[m], b.outputs[m].target == kIgnoreTarget ? 0.0f : 1.0f / 6.0f) << "row " << m;
     dloss_sum += in.dlosses_host[m];
   }
   EXPECT_NEAR(dloss_sum, 1.0, 1e-6) << "the loss is the mean over rows with a target";
+  // The head's scatter plan: every m once, under its own row; the twice-requested row has one group.
+  const cuda::RowScatterPlan& plan = in.out_plan_host;
+  ASSERT_EQ(plan.rows.size(), size_t(M - 1));
+  ASSERT_EQ(plan.offsets.size(), size_t(M));
+  std::vector<int> seen(M, 0);
+  for (size_t r = 0; r < plan.rows.size(); ++r)
+    for (int k = plan.offsets[r]; k < plan.offsets[r + 1]; ++k) {
+      EXPECT_EQ(in.out_rows_host[plan.srcs[k]], plan.rows[r]) << "plan row " << r;
+      ++seen[plan.srcs[k]];
+    }
+  EXPECT_EQ(seen, std::vector<int>(M, 1));
 }
 
 TEST(CudaLlamaStepHost, SegmentsGroupConsecutiveSequencesOfOneTask) {
@@ -159,6 +167,46 @@ TEST_F(CudaLlamaStep, BackwardAccumulatesAdapterGradients) {
     for (float& x : doubled) x *= 2.0f;
     expect_near_scaled(to_floats(twice[i].grad), doubled, 1e-3, 1e-3, twice[i].name);
   }
+}
+
+// The batch padded to T > batch.T with every request made twice: a larger shape in N, M and R.
+LlamaBatch batch_widened(const LlamaBatch& b, int T) {
+  LlamaBatch w = b;
+  w.T = T;
+  w.tokens.assign(size_t(b.B) * T, 1000);  // past each length: ignored
+  for (int s = 0; s < b.B; ++s)
+    for (int t = 0; t < b.T; ++t) w.tokens[size_t(s) * T + t] = b.tokens[size_t(s) * b.T + t];
+  w.outputs.insert(w.outputs.end(), b.outputs.begin(), b.outputs.end());
+  return w;
+}
+
+// Activations are kept across steps and only grow (DeviceBuffer::resize): a step after a larger
+// one must give the same bits as the same step on fresh activations (nothing reads stale rows).
+TEST_F(CudaLlamaStep, SmallerBatchAfterLargerMatchesFreshActivations) {
+  const LlamaConfig cfg = odd_config();
+  LlamaModel model = tiny_model(cfg, {"ctr", "seq"}, 44);
+  const LlamaBatch batch = tiny_batch(cfg, {"ctr", "seq", "ctr"}, 7);
+  cuda::LlamaModelCuda dev = cuda::llama_model_cuda_upload(model);
+  auto run = [&](cuda::LlamaActsCuda& acts, const LlamaBatch& b) {
+    cuda::multilora_cuda_zero_grad(dev.lora, stream());
+    const float loss = cuda::llama_cuda_forward(dev, b, acts, {true, 5}, *ctx_);
+    cuda::llama_cuda_backward(dev, acts, *ctx_);
+    cuda::multilora_cuda_grads_download(dev.lora, model.lora, stream());
+    std::vector<float> grads;
+    for (const LoraParam& p : multilora_params(model.lora)) {
+      const std::vector<float> g = to_floats(p.grad);
+      grads.insert(grads.end(), g.begin(), g.end());
+    }
+    return std::tuple(loss, cuda::llama_cuda_logits(acts, *ctx_), cuda::llama_cuda_d_soft(acts, *ctx_), grads);
+  };
+  cuda::LlamaActsCuda fresh, reused;
+  const auto want = run(fresh, batch);
+  run(reused, batch_widened(batch, 12));
+  const auto got = run(reused, batch);
+  EXPECT_EQ(std::get<0>(got), std::get<0>(want)) << "loss";
+  EXPECT_EQ(std::get<1>(got), std::get<1>(want)) << "logits";
+  EXPECT_EQ(std::get<2>(got), std::get<2>(want)) << "d_soft";
+  EXPECT_EQ(std::get<3>(got), std::get<3>(want)) << "adapter gradients";
 }
 
 }  // namespace
