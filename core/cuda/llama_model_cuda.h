@@ -7,7 +7,8 @@
 //             -> cross-entropy (mean over the rows with a target)
 //   backward: to every adapter's dA, dB (accumulated in lora.grads) and to the soft-token vectors.
 // LoRA dropout in training draws the CPU path's masks exactly (kernels/cuda/lora_dropout.h).
-// Not on the device path yet: tensor parallelism (tp must be 1) and the optimizer step.
+// Not on the device path: tensor parallelism (tp must be 1). The optimizer step is
+// core/cuda/optimizer_cuda.h's.
 #pragma once
 #include <cstdint>
 #include <functional>

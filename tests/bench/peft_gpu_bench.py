@@ -8,7 +8,8 @@ get_peft_model(..., adapter_name="shared") + add_adapter("ctr", ...) + base_mode
 ["shared", "ctr"]); their targets are disjoint, so every token meets exactly ckf's adapters. The same
 batch (B random sequences of T tokens), loss on the last `answers` positions of each sequence with
 the LM head run on those rows only (logits_to_keep), torch AdamW (fused on cuda; lr 1e-4, betas
-0.9/0.999, eps 1e-8, no weight decay, no clipping) over the LoRA parameters. Precision as ckf's: the
+0.9/0.999, eps 1e-8, no weight decay; global-norm clipping at 1.0 as ckf's AdamWCuda step) over the LoRA
+parameters. Precision as ckf's: the
 frozen weights bf16, the adapters fp32 masters (PEFT's default on a bf16 base) whose GEMMs run in bf16
 under torch.autocast.
 Step = zero_grad + forward + backward + optimizer step, timed with torch.cuda events after warm-up.
@@ -159,6 +160,7 @@ def run(torch, a, model, B):
             logits = model(input_ids=ids, **{keep: a.answers + 1}).logits[:, :-1, :]
         loss = F.cross_entropy(logits.float().reshape(-1, V), targets)
         loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)  # ckf's step clips at the global norm too
         opt.step()
         return loss
 
