@@ -1,9 +1,20 @@
-// Kernel execution of the CUDA emulator: one block at a time, each CUDA thread a fiber
-// (ucontext) on a stack from a pool reused across blocks and launches. See block_exec.h.
+// Kernel execution of the CUDA emulator: one block at a time, each CUDA thread a fiber. See
+// block_exec.h. Fibers are persistent and pooled across blocks and launches: a fiber's entry
+// function runs one CUDA thread's body after another. A fiber is entered once with ucontext, and
+// every later switch is _setjmp/_longjmp, which (unlike swapcontext) make no system call: glibc's
+// swapcontext saves and restores the signal mask, which dominated the emulator's run time.
+//
+// _FORTIFY_SOURCE turns _longjmp into __longjmp_chk, which rejects a jump to another stack (it
+// takes it for a jump into an unwound frame): it must be off before the first system header.
+#undef _FORTIFY_SOURCE
 #include "tests/cuda_emu/block_exec.h"
 
+#include <setjmp.h>
 #include <sys/mman.h>
 #include <ucontext.h>
+#if defined(__USE_FORTIFY_LEVEL) && __USE_FORTIFY_LEVEL > 0
+#error "block_exec.cpp switches stacks with _longjmp, which _FORTIFY_SOURCE checks and rejects"
+#endif
 
 #include <algorithm>
 #include <cstdio>
@@ -18,7 +29,11 @@
 
 namespace ckf_emu {
 
-thread_local ThreadCoords tl_coords;
+// Static TLS (this library is linked, never dlopen'ed): the accesses here are then plain loads,
+// not a __tls_get_addr call each, which showed in profiles at every fiber switch.
+#define CKF_EMU_STATIC_TLS __attribute__((tls_model("initial-exec")))
+
+CKF_EMU_STATIC_TLS thread_local ThreadCoords tl_coords;
 
 namespace {
 
@@ -27,9 +42,15 @@ constexpr size_t kGuardBytes = 4096;       // below each stack: an overflow faul
 
 enum class State { runnable, at_barrier, at_warp_op, exited };
 
+// A pooled fiber: its stack and, while it is suspended, where it resumes.
+struct FiberStack {
+  char* mem = nullptr;   // (kGuardBytes + kStackBytes) mapping, guard page first
+  jmp_buf resume;        // valid once `entered`
+  bool entered = false;  // whether fiber_main runs on it (then it waits in a switch)
+};
+
 struct Fiber {
-  ucontext_t ctx;
-  char* stack = nullptr;  // (kGuardBytes + kStackBytes) mapping, guard page first
+  FiberStack* stack = nullptr;  // from the pool, for the duration of a launch
   State state = State::runnable;
   uint3 idx{};
   // The pending warp operation: what it is, its mask, the offered value, the wanted lane, the result.
@@ -45,7 +66,7 @@ struct Block {
   uint3 block_idx{};
   std::vector<Fiber> fibers;  // (threads of the block), linear thread index
   int current = -1;           // running fiber, -1 in the scheduler
-  ucontext_t scheduler;
+  jmp_buf scheduler;          // where the running fiber returns to
   ThreadBody body = nullptr;
   void* body_ctx = nullptr;
   // Shared memory: dynamic area first, static variables after it, all within `limit` bytes.
@@ -54,7 +75,7 @@ struct Block {
   std::vector<std::pair<const void*, size_t>> statics;  // tag -> offset in `shared`
 };
 
-thread_local Block tl_block;
+CKF_EMU_STATIC_TLS thread_local Block tl_block;
 
 Block& running_block(const char* what) {
   Block& b = tl_block;
@@ -65,19 +86,40 @@ Block& running_block(const char* what) {
   return b;
 }
 
-// A fiber's entry: finds its block through the host thread's tl_block.
-void fiber_main() {
-  Block& b = tl_block;
-  b.body(b.body_ctx);
-  Fiber& f = b.fibers[b.current];
-  f.state = State::exited;
-  swapcontext(&f.ctx, &b.scheduler);
-  std::abort();  // an exited fiber is never resumed
+// The running fiber stops (its state says why) and the scheduler continues.
+void fiber_suspend(Block& b, Fiber& f) {
+  if (!_setjmp(f.stack->resume)) _longjmp(b.scheduler, 1);
 }
 
-char* stack_take(std::vector<char*>& pool) {
+// A fiber's entry: runs the body of whichever CUDA thread the scheduler resumes it as (found through
+// the host thread's tl_block), then waits as an exited thread until it is resumed as the next one.
+// No reference into b.fibers is held across a suspension: the next launch may resize it.
+[[noreturn]] void fiber_main() {
+  while (true) {
+    Block& b = tl_block;
+    b.body(b.body_ctx);
+    Fiber& f = b.fibers[b.current];
+    f.state = State::exited;
+    fiber_suspend(b, f);
+  }
+}
+
+// First switch to a pooled fiber: starts fiber_main on its stack (the scheduler is already saved).
+[[noreturn]] void fiber_enter(FiberStack& s) {
+  s.entered = true;
+  ucontext_t uc;
+  getcontext(&uc);
+  uc.uc_stack.ss_sp = s.mem + kGuardBytes;
+  uc.uc_stack.ss_size = kStackBytes;
+  uc.uc_link = nullptr;
+  makecontext(&uc, fiber_main, 0);
+  setcontext(&uc);
+  std::abort();  // setcontext does not return on success
+}
+
+FiberStack* stack_take(std::vector<FiberStack*>& pool) {
   if (!pool.empty()) {
-    char* s = pool.back();
+    FiberStack* s = pool.back();
     pool.pop_back();
     return s;
   }
@@ -85,10 +127,12 @@ char* stack_take(std::vector<char*>& pool) {
                  -1, 0);
   if (p == MAP_FAILED) kernel_fault("cannot map a fiber stack");
   mprotect(p, kGuardBytes, PROT_NONE);
-  return static_cast<char*>(p);
+  FiberStack* s = new FiberStack;  // pooled for the host thread's lifetime, like the mapping
+  s->mem = static_cast<char*>(p);
+  return s;
 }
 
-thread_local std::vector<char*> tl_stack_pool;
+thread_local std::vector<FiberStack*> tl_stack_pool;
 
 // A fixed, not ascending order in which runnable threads of a block are resumed: a kernel that
 // misses a __syncthreads then tends to read another thread's shared data before it is written.
@@ -109,11 +153,19 @@ std::string block_name(const Block& b) {
          std::to_string(b.block_idx.y) + "," + std::to_string(b.block_idx.z) + ")";
 }
 
+// Aborts for a warp operation that can never complete (the names are built only then).
+[[noreturn]] void lane_fault(const Block& b, const std::string& what, int w0, int l) {
+  kernel_fault((what + ": " + block_name(b) + ", warp " + std::to_string(w0 / 32) + ", lane " + std::to_string(l)).c_str());
+}
+
 void switch_to(Block& b, int i) {
   Fiber& f = b.fibers[i];
   b.current = i;
   tl_coords.thread_idx = f.idx;
-  swapcontext(&b.scheduler, &f.ctx);
+  if (!_setjmp(b.scheduler)) {
+    if (!f.stack->entered) fiber_enter(*f.stack);
+    _longjmp(f.stack->resume, 1);
+  }
   b.current = -1;
 }
 
@@ -132,19 +184,18 @@ bool release_warps(Block& b) {
     bool complete = true;
     for (int l = 0; l < 32; l++) {
       if (!(f0.warp_mask >> l & 1u)) continue;
-      const std::string where = block_name(b) + ", warp " + std::to_string(w0 / 32) + ", lane " + std::to_string(l);
-      if (l >= lanes) kernel_fault((std::string(f0.warp_kind) + " mask names a lane that does not exist: " + where).c_str());
+      if (l >= lanes) lane_fault(b, std::string(f0.warp_kind) + " mask names a lane that does not exist", w0, l);
       const Fiber& f = b.fibers[w0 + l];
-      if (f.state == State::exited)
-        kernel_fault((std::string(f0.warp_kind) + " waits for a lane that has exited: " + where).c_str());
+      if (f.state == State::exited) lane_fault(b, std::string(f0.warp_kind) + " waits for a lane that has exited", w0, l);
       if (f.state != State::at_warp_op) {
         complete = false;
         continue;
       }
       if (std::strcmp(f.warp_kind, f0.warp_kind) != 0 || f.warp_mask != f0.warp_mask)
-        kernel_fault((std::string("lanes of one warp call different warp operations (") + f0.warp_kind + " / " +
-                      f.warp_kind + ", or different masks): " + where)
-                         .c_str());
+        lane_fault(b,
+                   std::string("lanes of one warp call different warp operations (") + f0.warp_kind + " / " +
+                       f.warp_kind + ", or different masks)",
+                   w0, l);
     }
     if (!complete) continue;
     for (int l = 0; l < lanes; l++) {
@@ -181,14 +232,8 @@ void release_barrier(Block& b) {
 
 void run_block(Block& b) {
   const int n = static_cast<int>(b.fibers.size());
-  for (Fiber& f : b.fibers) {
-    f.state = State::runnable;
-    getcontext(&f.ctx);
-    f.ctx.uc_stack.ss_sp = f.stack + kGuardBytes;
-    f.ctx.uc_stack.ss_size = kStackBytes;
-    f.ctx.uc_link = nullptr;
-    makecontext(&f.ctx, fiber_main, 0);
-  }
+  // A pooled fiber resumed as runnable starts the body afresh (it waits in fiber_main's loop).
+  for (Fiber& f : b.fibers) f.state = State::runnable;
   std::memset(b.shared.data(), 0xFF, b.dynamic_bytes);
   b.static_used = 0;
   b.statics.clear();
@@ -254,7 +299,7 @@ void block_barrier() {
   Block& b = running_block("__syncthreads");
   Fiber& f = b.fibers[b.current];
   f.state = State::at_barrier;
-  swapcontext(&f.ctx, &b.scheduler);
+  fiber_suspend(b, f);
 }
 
 uint64_t warp_exchange(const char* kind, uint32_t mask, uint64_t value, int src_lane) {
@@ -267,7 +312,7 @@ uint64_t warp_exchange(const char* kind, uint32_t mask, uint64_t value, int src_
   f.warp_mask = mask;
   f.warp_value = value;
   f.warp_src = src_lane;
-  swapcontext(&f.ctx, &b.scheduler);
+  fiber_suspend(b, f);
   return f.warp_result;
 }
 
