@@ -8,32 +8,13 @@
 
 #include "core/check.h"
 #include "core/ckf_step.h"
+#include "ckf_step_test_util.h"
 #include "llama_reference.h"
 
 namespace ckf::test {
 namespace {
 
 constexpr int kDcf = 5;
-
-CfTables random_cf(int U, int I, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> g(0.0f, 1.0f);
-  CfTables cf{Tensor::zeros({U, kDcf}), Tensor::zeros({I, kDcf})};
-  for (int64_t i = 0; i < cf.user_emb.numel(); ++i) cf.user_emb.data<float>()[i] = g(rng);
-  for (int64_t i = 0; i < cf.item_emb.numel(); ++i) cf.item_emb.data<float>()[i] = g(rng);
-  return cf;
-}
-
-Mapper random_mapper(int d_model) {
-  MapperConfig mc;
-  mc.d_cf = kDcf, mc.d_model = d_model, mc.meta_hidden = 4, mc.proj_hidden = 6;
-  Mapper m = mapper_create(mc);
-  std::mt19937_64 rng(3);
-  std::normal_distribution<float> g(0.0f, 0.3f);
-  for (Param* p : mapper_params(m))
-    for (int64_t i = 0; i < p->value.numel(); ++i) p->value.data<float>()[i] += g(rng);
-  return m;
-}
 
 // Three examples of two tasks: soft prompts with user and item placeholders, and one text-only.
 std::vector<CkfExample> examples(int V) {
@@ -65,8 +46,8 @@ double loss_at(LlamaModel& model, Mapper& mapper, const CfTables& cf, const std:
 TEST(CkfStep, GradientsMatchDirectionalFiniteDifferences) {
   const LlamaConfig cfg = tiny_config();
   LlamaModel model = tiny_model(cfg, {"ctr", "seq"}, 21);
-  Mapper mapper = random_mapper(cfg.d_model);
-  const CfTables cf = random_cf(3, 4, 8);
+  Mapper mapper = test::random_mapper(kDcf, cfg.d_model);
+  const CfTables cf = test::random_cf(3, 4, kDcf, 8);
   const auto ex = examples(cfg.vocab);
 
   CkfStepActs acts;
@@ -109,8 +90,8 @@ TEST(CkfStep, GradientsMatchDirectionalFiniteDifferences) {
 TEST(CkfStep, TextOnlyBatchLeavesTheMapperWithoutGradient) {
   const LlamaConfig cfg = tiny_config();
   LlamaModel model = tiny_model(cfg, {"ctr", "seq"}, 2);
-  Mapper mapper = random_mapper(cfg.d_model);
-  const CfTables cf = random_cf(3, 4, 1);
+  Mapper mapper = test::random_mapper(kDcf, cfg.d_model);
+  const CfTables cf = test::random_cf(3, 4, kDcf, 1);
   std::vector<CkfExample> ex = {examples(cfg.vocab)[2]};
   CkfStepActs acts;
   ckf_forward(model, mapper, cf, ex, acts, {});
@@ -145,8 +126,8 @@ TEST(CkfStep, LayoutPutsUserTokensFirstWithPaddedHistories) {
 TEST(CkfStep, RejectsIdsOutsideTheCfTables) {
   const LlamaConfig cfg = tiny_config();
   LlamaModel model = tiny_model(cfg, {"ctr", "seq"}, 2);
-  Mapper mapper = random_mapper(cfg.d_model);
-  const CfTables cf = random_cf(3, 4, 1);
+  Mapper mapper = test::random_mapper(kDcf, cfg.d_model);
+  const CfTables cf = test::random_cf(3, 4, kDcf, 1);
   auto ex = examples(cfg.vocab);
   ex[1].placeholders[1].id = 4;
   CkfStepActs acts;

@@ -25,6 +25,7 @@
 
 #include "core/ckf_step.h"
 #include "core/cuda/ckf_step_cuda.h"
+#include "tests/unit/ckf_step_test_util.h"
 #include "tests/unit/llama_reference.h"
 
 using namespace ckf;
@@ -36,27 +37,6 @@ using CudaCkfStep = CudaTest;
 
 constexpr int kDcf = 5, kUsers = 4, kItems = 6;
 constexpr float kWeight = 0.7f;
-
-CfTables random_cf(uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> g(0.0f, 1.0f);
-  CfTables cf{Tensor::zeros({kUsers, kDcf}), Tensor::zeros({kItems, kDcf})};
-  for (Tensor* t : {&cf.user_emb, &cf.item_emb})
-    for (int64_t i = 0; i < t->numel(); ++i) t->data<float>()[i] = g(rng);
-  return cf;
-}
-
-// Random parameters away from the initial structure, so every mapper parameter gets a gradient.
-Mapper random_mapper(int d_model, MappingKind kind) {
-  MapperConfig mc;
-  mc.d_cf = kDcf, mc.d_model = d_model, mc.meta_hidden = 4, mc.proj_hidden = 6, mc.kind = kind;
-  Mapper m = mapper_create(mc);
-  std::mt19937_64 rng(3);
-  std::normal_distribution<float> g(0.0f, 0.3f);
-  for (Param* p : mapper_params(m))
-    for (int64_t i = 0; i < p->value.numel(); ++i) p->value.data<float>()[i] += g(rng);
-  return m;
-}
 
 // Two tasks; user and item placeholders in three examples (histories: with -1 entries, of one
 // item, empty), one text-only example.
@@ -131,7 +111,7 @@ void expect_step_matches_cpu(LlamaModel& model, Mapper& mapper, Mapper* host_map
 
 TEST_F(CudaCkfStep, LossAndWeightedGradientsMatchCpu) {
   const LlamaConfig cfg = tiny_config();
-  const CfTables cf = random_cf(8);
+  const CfTables cf = test::random_cf(kUsers, kItems, kDcf, 8);
   for (MappingKind kind : {MappingKind::metanet, MappingKind::shared_linear})
     for (bool dropout : {false, true}) {
       SCOPED_TRACE(std::string(kind == MappingKind::metanet ? "metanet" : "shared_linear") +
@@ -142,7 +122,7 @@ TEST_F(CudaCkfStep, LossAndWeightedGradientsMatchCpu) {
         model.lora.task_spec.dropout = 0.3f;
       }
       round_model_to_bf16(model);
-      Mapper mapper = random_mapper(cfg.d_model, kind);
+      Mapper mapper = test::random_mapper(kDcf, cfg.d_model, kind);
       expect_step_matches_cpu(model, mapper, &mapper, cf, examples(cfg.vocab), {dropout, 11}, *ctx_);
     }
 }
@@ -152,8 +132,8 @@ TEST_F(CudaCkfStep, TextOnlyRunsWithoutMapper) {
     SCOPED_TRACE(::testing::PrintToString(cfg));
     LlamaModel model = tiny_model(cfg, {"ctr", "seq"}, 5);
     round_model_to_bf16(model);
-    Mapper mapper = random_mapper(cfg.d_model, MappingKind::metanet);
-    const CfTables cf = random_cf(9);
+    Mapper mapper = test::random_mapper(kDcf, cfg.d_model, MappingKind::metanet);
+    const CfTables cf = test::random_cf(kUsers, kItems, kDcf, 9);
     std::vector<CkfExample> ex = examples(cfg.vocab);
     for (CkfExample& e : ex) e.placeholders.clear();
     expect_step_matches_cpu(model, mapper, nullptr, cf, ex, {true, 3}, *ctx_);
@@ -170,8 +150,8 @@ TEST_F(CudaCkfStep, TextOnlyRunsWithoutMapper) {
 TEST_F(CudaCkfStep, BadIdsGiveTheCpuError) {
   const LlamaConfig cfg = tiny_config();
   LlamaModel model = tiny_model(cfg, {"ctr", "seq"}, 2);
-  Mapper mapper = random_mapper(cfg.d_model, MappingKind::metanet);
-  const CfTables cf = random_cf(1);
+  Mapper mapper = test::random_mapper(kDcf, cfg.d_model, MappingKind::metanet);
+  const CfTables cf = test::random_cf(kUsers, kItems, kDcf, 1);
   cuda::CkfModelCuda dev = cuda::ckf_cuda_upload(model, &mapper, cf);
   auto bad = [&](auto mutate) {
     std::vector<CkfExample> ex = examples(cfg.vocab);
@@ -204,8 +184,8 @@ TEST_F(CudaCkfStep, BadIdsGiveTheCpuError) {
 TEST_F(CudaCkfStep, ValuesRoundTrip) {
   const LlamaConfig cfg = tiny_config();
   LlamaModel model = tiny_model(cfg, {"ctr", "seq"}, 4);
-  Mapper mapper = random_mapper(cfg.d_model, MappingKind::shared_linear);
-  const CfTables cf = random_cf(2);
+  Mapper mapper = test::random_mapper(kDcf, cfg.d_model, MappingKind::shared_linear);
+  const CfTables cf = test::random_cf(kUsers, kItems, kDcf, 2);
   cuda::CkfModelCuda dev = cuda::ckf_cuda_upload(model, &mapper, cf);
   const std::vector<cuda::DeviceTensor> ts = cuda::ckf_cuda_tensors(dev, model, &mapper);
   std::map<const float*, Tensor> host;  // host value pointer -> its tensor
