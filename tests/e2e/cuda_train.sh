@@ -23,27 +23,22 @@ common=(--model.random tiny --model.vocab 400 --data.dir "$work/data" --data.cf 
   --data.tasks ctr,rating,sequential,topk --data.batch 2,2,1,1 --lora.shared-r 4 --lora.task-r 4
   --mapper.meta-hidden 8 --mapper.proj-hidden 16 --data.loss-weights 1,0.5,1,1
   --optim.lr 0.01 --optim.warmup 2 --seed 5 --steps 4 --ckpt-every 2 --keep-last 10)
-train() {  # train NP NAME ARGS...: metrics in $work/NAME.jsonl, log in $work/NAME.log
-  local np=$1 name=$2; shift 2
-  mpi "$np" "$ckf" train "${common[@]}" --metrics "$work/$name.jsonl" "$@" > "$work/$name.log" 2>&1 \
-    || { cat "$work/$name.log"; fail "train $name"; }
-}
 close() { python3 "$here/e2e/lib/same_run.py" metrics-close "$@" || fail "$1 and $2 differ"; }
 
 single="ctr:0;rating:0;sequential:0;topk:0"
 pinned="ctr:0,1;rating:0;sequential:1;topk:0,1"
 
 # 1. one rank
-train 1 cpu --data.placement "$single" --ckpt-dir "$work/cpu"
-train 1 dev --data.placement "$single" --ckpt-dir "$work/dev" --device cuda --eval-every 2 --eval-samples 4 \
+train_common 1 cpu --data.placement "$single" --ckpt-dir "$work/cpu"
+train_common 1 dev --data.placement "$single" --ckpt-dir "$work/dev" --device cuda --eval-every 2 --eval-samples 4 \
   --eval-tokenizer "$here/data/tokenizer/prompt_tokenizer.json"
 grep -q "^step 4/4" "$work/dev.log" || { cat "$work/dev.log"; fail "no progress line on the device"; }
 close "$work/dev.jsonl" "$work/cpu.jsonl" 1 4 0.03
 [ "$(grep -c '"eval"' "$work/dev.jsonl")" = 2 ] || { cat "$work/dev.log"; fail "no evaluation records on the device"; }
 
 # 2. two replicas, tasks pinned
-train 2 cpu2 --data.placement "$pinned"
-train 2 dev2 --data.placement "$pinned" --device cuda
+train_common 2 cpu2 --data.placement "$pinned"
+train_common 2 dev2 --data.placement "$pinned" --device cuda
 close "$work/dev2.jsonl" "$work/cpu2.jsonl" 1 4 0.03
 python3 - "$work/dev2.jsonl" <<'PY' || fail "no NCCL bytes on the device path"
 import json, sys
@@ -54,11 +49,11 @@ PY
 
 # 3. resume on the device, from a device and from a CPU checkpoint
 mkdir -p "$work/re" && cp -r "$work/dev/step-0000002" "$work/re/"
-train 1 re --data.placement "$single" --ckpt-dir "$work/re" --device cuda --resume auto
+train_common 1 re --data.placement "$single" --ckpt-dir "$work/re" --device cuda --resume auto
 grep -q "resumed from .*step-0000002 at step 2" "$work/re.log" || { cat "$work/re.log"; fail "no device resume"; }
 close "$work/re.jsonl" "$work/dev.jsonl" 3 4 1e-5
 mkdir -p "$work/x" && cp -r "$work/cpu/step-0000002" "$work/x/"
-train 1 x --data.placement "$single" --ckpt-dir "$work/x" --device cuda --resume auto
+train_common 1 x --data.placement "$single" --ckpt-dir "$work/x" --device cuda --resume auto
 close "$work/x.jsonl" "$work/cpu.jsonl" 3 4 0.03
 
 echo "cuda_train: device training agrees with the CPU path"

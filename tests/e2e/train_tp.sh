@@ -18,25 +18,20 @@ common=(--model.random tiny --model.vocab 400 --data.dir "$work/data" --data.cf 
   --data.tasks ctr,rating,sequential,topk --data.batch 2,2,1,1 --lora.shared-r 4 --lora.task-r 4
   --lora.shared-targets k,v,o,down --lora.task-targets q,gate,up --mapper.meta-hidden 8 --mapper.proj-hidden 16
   --curriculum.on --optim.lr 0.01 --optim.warmup 2 --seed 5 --steps 12 --ckpt-every 4 --keep-last 10)
-train() {  # train NP NAME ARGS...: metrics in $work/NAME.jsonl, log in $work/NAME.log
-  local np=$1 name=$2; shift 2
-  mpi "$np" "$ckf" train "${common[@]}" --metrics "$work/$name.jsonl" "$@" > "$work/$name.log" 2>&1 \
-    || { cat "$work/$name.log"; fail "train $name"; }
-}
 same_steps() { python3 "$here/e2e/lib/same_run.py" metrics-close "$@" || fail "$1 and $2 differ"; }
 
 single="ctr:0;rating:0;sequential:0;topk:0"
 pinned="ctr:0;rating:0;sequential:1;topk:1"
-train 1 straight --data.placement "$single" --ckpt-dir "$work/st"
+train_common 1 straight --data.placement "$single" --ckpt-dir "$work/st"
 
 # 1. tp 2 x dp 1
-train 2 tp2 --tp 2 --data.placement "$single" --max-steps 6
+train_common 2 tp2 --tp 2 --data.placement "$single" --max-steps 6
 grep -q "^step 6/12" "$work/tp2.log" || { cat "$work/tp2.log"; fail "no progress line at --tp 2"; }
 same_steps "$work/tp2.jsonl" "$work/straight.jsonl" 1 6
 
 # 2. tp 2 x dp 2 against tp 1 x dp 2
-train 2 dp2 --data.placement "$pinned" --max-steps 4
-train 4 tp2dp2 --tp 2 --data.placement "$pinned" --max-steps 4
+train_common 2 dp2 --data.placement "$pinned" --max-steps 4
+train_common 4 tp2dp2 --tp 2 --data.placement "$pinned" --max-steps 4
 same_steps "$work/tp2dp2.jsonl" "$work/dp2.jsonl" 1 4
 python3 - "$work/tp2dp2.jsonl" <<'PY' || fail "no tp bytes at --tp 2"
 import json, sys
@@ -49,7 +44,7 @@ PY
 # adapters (and AdamW moments) for it, replicas outside the group hold none of them, and the shared
 # adapters and the mapper are identical on every replica (per tp rank: each holds its own slices).
 overlap="ctr:0,1;rating:0;sequential:1;topk:0,1"
-train 4 pin --tp 2 --data.placement "$overlap" --max-steps 4 --ckpt-dir "$work/pin"
+train_common 4 pin --tp 2 --data.placement "$overlap" --max-steps 4 --ckpt-dir "$work/pin"
 python3 - "$work/pin/step-0000004" "$overlap" <<'PY' || fail "task-pinned state across replicas"
 import glob, sys, h5py
 groups = {t: [int(r) for r in rs.split(",")] for t, rs in (p.split(":") for p in sys.argv[2].split(";"))}
@@ -70,15 +65,15 @@ print(f"pinning: {len(held)} (tp rank, tensor) pairs, each on exactly its group'
 PY
 
 # 3. elastic across TP sizes: 2 -> 1 -> 2
-train 2 e1 --tp 2 --data.placement "$single" --max-steps 4 --ckpt-dir "$work/ck"
+train_common 2 e1 --tp 2 --data.placement "$single" --max-steps 4 --ckpt-dir "$work/ck"
 mkdir -p "$work/re" && cp -r "$work/ck/step-0000004" "$work/re/"
-train 1 re --data.placement "$single" --resume auto --max-steps 4 --ckpt-dir "$work/re"
+train_common 1 re --data.placement "$single" --resume auto --max-steps 4 --ckpt-dir "$work/re"
 grep -q "resumed from .*step-0000004 at step 4 (saved by 2 ranks" "$work/re.log" || { cat "$work/re.log"; fail "no resume at --tp 1"; }
 python3 "$here/e2e/lib/same_run.py" ckpt-global "$work/ck/step-0000004" "$work/re/step-0000004" \
   || fail "re-saved state differs after the TP change"
-train 1 e2 --data.placement "$single" --resume auto --max-steps 8 --ckpt-dir "$work/ck"
+train_common 1 e2 --data.placement "$single" --resume auto --max-steps 8 --ckpt-dir "$work/ck"
 same_steps "$work/e2.jsonl" "$work/straight.jsonl" 5 8
-train 2 e3 --tp 2 --data.placement "$single" --resume auto --ckpt-dir "$work/ck"
+train_common 2 e3 --tp 2 --data.placement "$single" --resume auto --ckpt-dir "$work/ck"
 grep -q "resumed from .*step-0000008 at step 8 (saved by 1 ranks" "$work/e3.log" || { cat "$work/e3.log"; fail "no resume at --tp 2"; }
 same_steps "$work/e3.jsonl" "$work/straight.jsonl" 9 12
 

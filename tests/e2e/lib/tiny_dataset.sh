@@ -1,7 +1,8 @@
 # Sourced by e2e scripts: tiny_dataset writes a synthetic MovieLens-latest export big enough for
 # every task (24 users with 5..11 ratings of 40 films: after the leave-one-out holdout 3..9 train
 # interactions, so warm and cold users at --cold-max 5), preps it with the fixture tokenizer into
-# $work/data and trains CF embeddings into $work/cf.h5; tiny_config prints a training config for it.
+# $work/data and trains CF embeddings into $work/cf.h5; tiny_config prints a training config for it;
+# train_common runs `ckf train` with the caller's common arguments.
 # Needs $work, $ckf, $here and fail() (lib/common.sh).
 tiny_dataset() {
   mkdir -p "$work/raw"
@@ -48,4 +49,12 @@ task-r = 4
 lr = 0.01
 warmup = 2}
 INI
+}
+
+# train_common NP NAME ARGS...: `ckf train` on NP ranks with the caller's ${common[@]} and ARGS;
+# metrics in $work/NAME.jsonl, log in $work/NAME.log (printed on failure).
+train_common() {
+  local np=$1 name=$2; shift 2
+  mpi "$np" "$ckf" train "${common[@]}" --metrics "$work/$name.jsonl" "$@" > "$work/$name.log" 2>&1 \
+    || { cat "$work/$name.log"; fail "train $name"; }
 }
